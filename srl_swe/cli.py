@@ -1,0 +1,121 @@
+"""The ``srl-swe`` command line: one command per pipeline stage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from srl_swe.collect import Tally, collect_import
+from srl_swe.formats import FORMATS
+from srl_swe.steps import StepOptions, build_step_dataset
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Supervised Reinforcement Learning for SWE agents.")
+console = Console(stderr=True)
+MAX_PRINTED_SKIPS = 50
+
+
+def _progress() -> Progress:
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=console, transient=True)
+
+
+@app.callback()
+def main() -> None:
+    """srl-swe: collect expert trajectories, build step-wise data, train with SRL, evaluate."""
+
+
+@app.command()
+def collect(
+    paths: Annotated[list[Path] | None, typer.Argument(help="more files or folders to import")] = None,
+    import_paths: Annotated[list[Path] | None, typer.Option(
+        "--import", help="trajectory files or folders (JSONL, JSON/.traj, Parquet) to import")] = None,
+    out: Annotated[Path, typer.Option("-o", "--out", help="canonical JSONL to write")] = Path(
+        "trajectories/imported.jsonl"),
+    fmt: Annotated[str, typer.Option("--format", help="auto, or one of: " + ", ".join(FORMATS))] = "auto",
+    resolved_only: Annotated[bool, typer.Option(
+        "--resolved-only/--all", help="keep only trajectories known to resolve their task")] = True,
+    strict: Annotated[bool, typer.Option(help="any skipped record fails the run (output left untouched)")] = False,
+) -> None:
+    """Import public expert trajectories into the canonical JSONL (``--import PATH…``)."""
+    inputs = list(import_paths or []) + list(paths or [])
+    if not inputs:
+        raise typer.BadParameter("give at least one path with --import PATH…")
+    if fmt != "auto" and fmt not in FORMATS:
+        raise typer.BadParameter(f"unknown format {fmt!r}; choose auto or one of {', '.join(FORMATS)}")
+    with _progress() as progress:
+        task = progress.add_task("importing", total=None)
+        tally = collect_import(inputs, out, fmt, resolved_only, strict,
+                               on_file=lambda p: progress.update(task, description=f"importing {p.name}"))
+    _report_import(tally, out, strict)
+    if strict and tally.total_skipped:
+        console.print(f"[red]--strict: {tally.total_skipped} record(s) skipped; {out} was not written[/red]")
+        raise typer.Exit(1)
+    if not sum(tally.kept.values()):
+        console.print("[yellow]no trajectory was kept[/yellow]")
+
+
+def _report_import(tally: Tally, out: Path, strict: bool) -> None:
+    for message in tally.messages[:MAX_PRINTED_SKIPS]:
+        console.print(f"[yellow]skipped[/yellow] {message}", markup=True, highlight=False)
+    if len(tally.messages) > MAX_PRINTED_SKIPS:
+        log = out.with_name(out.name + ".skipped.txt")
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text("\n".join(tally.messages) + "\n", encoding="utf-8")
+        console.print(f"… {len(tally.messages) - MAX_PRINTED_SKIPS} more skipped; all listed in {log}")
+    table = Table(title=f"imported → {out}")
+    for column in ("format", "trajectories", "steps", "filtered", "skipped"):
+        table.add_column(column, justify="left" if column == "format" else "right")
+    for name in tally.formats():
+        table.add_row(name, str(tally.kept[name]), str(tally.steps[name]),
+                      _reasons(tally.filtered, name), _reasons(tally.skipped, name))
+    console.print(table)
+
+
+def _reasons(counter, name: str) -> str:
+    items = [(reason, count) for (fmt, reason), count in sorted(counter.items()) if fmt == name]
+    return "\n".join(f"{count} {reason}" for reason, count in items) or "0"
+
+
+@app.command()
+def steps(
+    inputs: Annotated[list[Path], typer.Argument(help="canonical trajectory JSONL files")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="output folder")] = Path("data/steps"),
+    history: Annotated[str, typer.Option(help="previous steps in the context: a number or 'all' "
+                                               "(default: 2 for SWE, all for math)")] = "",
+    targets: Annotated[str, typer.Option(help="'paper': steps 1…N-1 are targets; 'all': 1…N")] = "paper",
+    max_observation_chars: Annotated[int, typer.Option(help="observation budget (head + tail kept)")] = 8000,
+    title_hint: Annotated[bool, typer.Option(help="math: show the next step's title (paper footnote 1)")] = False,
+) -> None:
+    """Build the step-wise SRL dataset (Parquet) and the SFT view from canonical trajectories."""
+    missing = [str(path) for path in inputs if not path.is_file()]
+    if missing:
+        raise typer.BadParameter(f"no such file: {', '.join(missing)}")
+    try:
+        options = StepOptions(history=_history(history), targets=targets,
+                              max_observation_chars=max_observation_chars, title_hint=title_hint)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    skipped = []
+    with _progress() as progress:
+        task = progress.add_task("building steps", total=None)
+        counts = build_step_dataset(inputs, out, options, on_skip=lambda where, why: skipped.append(f"{where}: {why}"),
+                                    on_trajectory=lambda: progress.advance(task))
+    for message in skipped[:MAX_PRINTED_SKIPS]:
+        console.print(f"[yellow]skipped[/yellow] {message}", highlight=False)
+    console.print(f"{counts['trajectories']} trajectories → {counts['examples']} step examples "
+                  f"({counts['too_short']} too short to give one; {len(skipped)} bad lines skipped) in {out}/")
+
+
+def _history(value: str) -> int | str | None:
+    if value in ("", "default"):
+        return None
+    if value == "all":
+        return "all"
+    if not value.isdigit():
+        raise typer.BadParameter(f"--history must be a number or 'all', not {value!r}")
+    return int(value)

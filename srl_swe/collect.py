@@ -1,0 +1,121 @@
+"""Collect expert trajectories into the canonical JSONL: import public dumps (live collection in
+containers slots in beside it).
+
+Contract of :func:`import_files`: every input record either becomes a trajectory, is *filtered* (a valid
+trajectory the user asked to leave out, e.g. unresolved ones under ``resolved_only``), or is *skipped*
+with a message ``source: reason`` — never a crash. The :class:`Tally` counts all three per format.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from srl_swe.formats import importer
+from srl_swe.formats.common import BadRecord
+from srl_swe.formats.sources import input_files, read_records
+from srl_swe.trajectory import Trajectory, write_trajectories
+
+UNKNOWN = "?"
+
+
+@dataclass
+class Tally:
+    """Per-format counts of what an import kept, filtered and skipped, with every skip message."""
+
+    kept: Counter = field(default_factory=Counter)
+    steps: Counter = field(default_factory=Counter)
+    filtered: Counter = field(default_factory=Counter)
+    skipped: Counter = field(default_factory=Counter)
+    messages: list[str] = field(default_factory=list)
+
+    def skip(self, fmt: str, source: str, error: BadRecord) -> None:
+        self.skipped[(fmt, error.kind)] += 1
+        self.messages.append(f"{source}: {error}")
+
+    @property
+    def total_skipped(self) -> int:
+        return sum(self.skipped.values())
+
+    def formats(self) -> list[str]:
+        names = set(self.kept) | {f for f, _ in self.filtered} | {f for f, _ in self.skipped}
+        return sorted(names)
+
+
+def keep_reason(trajectory: Trajectory, resolved_only: bool) -> str | None:
+    """Why a valid trajectory is filtered out, or None to keep it."""
+    if not resolved_only or trajectory.outcome.resolved is True:
+        return None
+    if trajectory.outcome.resolved is False:
+        return "not resolved"
+    return "resolution unknown (use --all to keep)"
+
+
+def import_files(
+    paths: list[Path],
+    fmt: str = "auto",
+    resolved_only: bool = True,
+    tally: Tally | None = None,
+    on_file: Callable[[Path], None] | None = None,
+) -> Iterator[Trajectory]:
+    """Stream trajectories from every record of every input file (see module docstring)."""
+    tally = tally if tally is not None else Tally()
+    for path in input_files(paths):
+        if on_file is not None:
+            on_file(path)
+        for source, record in read_records(path):
+            trajectory = _convert(source, record, fmt, tally)
+            if trajectory is None:
+                continue
+            name = trajectory.provenance.source_format
+            reason = keep_reason(trajectory, resolved_only)
+            if reason:
+                tally.filtered[(name, reason)] += 1
+                continue
+            tally.kept[name] += 1
+            tally.steps[name] += len(trajectory.steps)
+            yield trajectory
+
+
+def _convert(source: str, record, fmt: str, tally: Tally) -> Trajectory | None:
+    if isinstance(record, BadRecord):
+        tally.skip(UNKNOWN, source, record)
+        return None
+    name = UNKNOWN
+    try:
+        module = importer(record, fmt)
+        name = module.NAME
+        return module.convert(record, source)
+    except BadRecord as error:
+        tally.skip(name, source, error)
+    except (ValueError, TypeError, KeyError, AttributeError) as error:
+        # A record of the right shape with a wrong type deep inside: report it, never crash the run.
+        tally.skip(name, source, BadRecord("malformed record", f"{type(error).__name__}: {error}"))
+    return None
+
+
+def collect_import(
+    paths: list[Path], out: Path, fmt: str = "auto", resolved_only: bool = True, strict: bool = False,
+    on_file: Callable[[Path], None] | None = None,
+) -> Tally:
+    """Import ``paths`` into ``out`` atomically. Under ``strict`` any skip leaves ``out`` untouched
+    (every problem is still reported) and the tally says so; the caller exits non-zero."""
+    tally = Tally()
+    trajectories = import_files(paths, fmt, resolved_only, tally, on_file)
+
+    def checked() -> Iterator[Trajectory]:
+        yield from trajectories
+        if strict and tally.total_skipped:
+            raise _StrictRejection  # aborts the atomic write: the temporary file is removed
+
+    try:
+        write_trajectories(out, checked())
+    except _StrictRejection:
+        pass
+    return tally
+
+
+class _StrictRejection(Exception):
+    pass

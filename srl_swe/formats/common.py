@@ -1,0 +1,299 @@
+"""What every importer shares: the skip exception, message helpers, and trajectory assembly.
+
+An importer is a module with ``NAME``, ``detect(record) -> bool`` (content-based, cheap, on one decoded
+JSON object) and ``convert(record, source) -> Trajectory`` that raises :class:`BadRecord` for input it
+must skip. ``source`` is ``file:line`` or ``file:row N``; it ends up in the trajectory's provenance.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shlex
+from collections.abc import Callable
+from typing import Any
+
+from srl_swe.actions import FormatError, find_calls, tool_action
+from srl_swe.trajectory import MathTask, Outcome, Provenance, Step, SweTask, Trajectory
+
+
+class BadRecord(ValueError):
+    """A record that cannot become a trajectory. ``kind`` is the short reason counted in summaries."""
+
+    def __init__(self, kind: str, detail: str = ""):
+        super().__init__(f"{kind}: {detail}" if detail else kind)
+        self.kind = kind
+
+
+def require(record: dict, *keys: str) -> list[Any]:
+    """The values of ``keys`` in ``record``; BadRecord naming the first one that is missing."""
+    missing = [key for key in keys if record.get(key) is None]
+    if missing:
+        raise BadRecord("missing field", f"{missing[0]!r} is missing")
+    return [record[key] for key in keys]
+
+
+def content_text(content: Any) -> str:
+    """Message content as text: a string, or OpenAI/Anthropic content parts joined (text parts only)."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(part.get("text", "") if isinstance(part, dict) else str(part) for part in content)
+    raise BadRecord("malformed message", f"content of type {type(content).__name__}")
+
+
+def json_loads_field(value: Any, field: str) -> Any:
+    """Decode a field some datasets store as a JSON string (SWE-smith ``messages``, tool arguments)."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise BadRecord("malformed JSON field", f"{field!r} is not valid JSON ({exc.msg})") from None
+
+
+TOOL_ALIASES = {"execute_bash": "bash", "file_editor": "str_replace_editor", "finish": "submit"}
+_DROPPED_ARGUMENTS = {"security_risk"}
+
+
+def canonical_call(tool: str, arguments: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Map a source's tool name and arguments onto the canonical tools (bash, str_replace_editor,
+    submit): ``execute_bash(cmd=…)`` → ``bash(command=…)``, ``file_editor`` → ``str_replace_editor``,
+    ``finish(…)`` → ``submit()``; OpenHands' ``security_risk`` and a false ``is_input`` are dropped."""
+    name = TOOL_ALIASES.get(tool, tool)
+    if name == "submit":
+        return name, {}
+    args = {key: value for key, value in arguments.items() if key not in _DROPPED_ARGUMENTS}
+    if name == "bash":
+        if "cmd" in args and "command" not in args:
+            args = {"command": args.pop("cmd"), **args}
+        if str(args.get("is_input", "")).lower() == "false":
+            args.pop("is_input")
+    return name, args
+
+
+def call_step(thought: str, tool: str, arguments: dict[str, Any], raw: str = "") -> Step:
+    """A step for one tool call, in canonical form; BadRecord if it cannot be written as markup."""
+    name, args = canonical_call(tool, arguments)
+    try:
+        return Step(thought=thought, action=tool_action(name, args, raw))
+    except ValueError as exc:
+        raise BadRecord("unparseable tool call", str(exc)) from None
+
+
+def markup_steps(text: str, strip_wrapped: bool = True) -> list[Step]:
+    """Steps from assistant text holding function-markup calls; prose becomes the first step's thought.
+
+    Several calls in one turn become consecutive steps. ``strip_wrapped`` removes the newline that
+    OpenHands-era and SWE-smith writers put on both sides of multi-line values. BadRecord if a call
+    cannot be parsed or there is none.
+    """
+    try:
+        prose, calls = find_calls(text)
+    except FormatError as exc:
+        raise BadRecord("unparseable tool call", str(exc)) from None
+    if not calls:
+        raise BadRecord("no tool call", "an assistant turn holds no <function=…> call")
+    steps = []
+    for index, (tool, arguments, raw) in enumerate(calls):
+        if strip_wrapped:
+            arguments = {key: _unwrap_value(value) for key, value in arguments.items()}
+        steps.append(call_step(prose if index == 0 else "", tool, arguments, raw))
+    return steps
+
+
+def _unwrap_value(value: str) -> str:
+    if len(value) >= 2 and value.startswith("\n") and value.endswith("\n"):
+        return value[1:-1]
+    return value.strip() if "\n" not in value else value
+
+
+def openai_call_steps(thought: str, tool_calls: list[dict]) -> list[Step]:
+    """Steps from OpenAI ``tool_calls`` (arguments as a dict or a JSON string); thought on the first."""
+    steps = []
+    for index, call in enumerate(tool_calls):
+        function = call.get("function") or {}
+        name = function.get("name")
+        if not name:
+            raise BadRecord("unparseable tool call", "a tool call has no function name")
+        arguments = json_loads_field(function.get("arguments") or {}, f"arguments of {name}")
+        if not isinstance(arguments, dict):
+            raise BadRecord("unparseable tool call", f"arguments of {name} are not a JSON object")
+        raw = json.dumps(call, ensure_ascii=False)
+        steps.append(call_step(thought if index == 0 else "", name, arguments, raw))
+    return steps
+
+
+_FENCE = re.compile(r"```[^\n`]*\n(.*?)\n?```", re.DOTALL)
+
+
+def fenced_command(text: str, language: str | None = None) -> tuple[str, str] | None:
+    """``(prose, command)`` for the last fenced block of text (optionally of one language), or None."""
+    blocks = [m for m in _FENCE.finditer(text) if language is None or _fence_language(m) == language]
+    if not blocks:
+        return None
+    last = blocks[-1]
+    prose = (text[: last.start()] + text[last.end() :]).strip()
+    prose = re.sub(r"^DISCUSSION\s*", "", prose)
+    return prose, last.group(1)
+
+
+def _fence_language(match: re.Match) -> str:
+    return match.group(0)[3 : match.group(0).index("\n")].strip()
+
+
+def cli_step(thought: str, command: str) -> Step:
+    """A step for a SWE-agent command line: ``str_replace_editor …`` and ``submit`` become those tools
+    (flags parsed with shell quoting), anything else is a bash command."""
+    command = command.strip("\n")
+    head = command.split(maxsplit=1)[0] if command.strip() else ""
+    if head == "submit" and command.strip() == "submit":
+        return call_step(thought, "submit", {}, command)
+    if head == "str_replace_editor":
+        arguments = _editor_cli_arguments(command)
+        if arguments is not None:
+            return call_step(thought, "str_replace_editor", arguments, command)
+    return call_step(thought, "bash", {"command": command}, command)
+
+
+def _editor_cli_arguments(command: str) -> dict[str, str] | None:
+    """``str_replace_editor CMD PATH [--flag value…]`` → arguments; None if it does not parse."""
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return None
+    if len(words) < 3:
+        return None
+    arguments = {"command": words[1], "path": words[2]}
+    rest = words[3:]
+    while rest:
+        flag = rest.pop(0)
+        if not flag.startswith("--"):
+            return None
+        values = []
+        while rest and not rest[0].startswith("--"):
+            values.append(rest.pop(0))
+        key = flag[2:]
+        arguments[key] = json.dumps([int(v) for v in values]) if key == "view_range" else " ".join(values)
+    return arguments
+
+
+_ISSUE_PATTERNS = [
+    re.compile(r"<pr_description>\s*(?:Consider the following PR description:\s*)?(.*?)\s*</pr_description>", re.S),
+    re.compile(r"<issue_description>\s*(.*?)\s*</issue_description>", re.S),
+    re.compile(r"<github_issue>\s*(.*?)\s*</github_issue>", re.S),
+    re.compile(r"<issue>\s*(.*?)\s*</issue>", re.S),
+    re.compile(r"\[ISSUE\]\s*(.*?)\s*\[/ISSUE\]", re.S),
+    re.compile(r"ISSUE:\n(.*?)\n\nINSTRUCTIONS:", re.S),
+    re.compile(r"Please solve this issue:\s*(.*)", re.S),
+]
+
+
+def extract_issue(text: str) -> str:
+    """The issue text inside a scaffold's task prompt (``<pr_description>``, ``ISSUE:`` …), or the
+    whole prompt when no known wrapper is found."""
+    for pattern in _ISSUE_PATTERNS:
+        match = pattern.search(text)
+        if match and match.group(1).strip():
+            return match.group(1).strip()
+    return text.strip()
+
+
+_OBSERVATION_PREFIX = re.compile(
+    r"^(?:OBSERVATION:\s*\n|Observation: |EXECUTION RESULT of \[[^\]]*\]:\n|Execution output of \[[^\]]*\]:\n)",
+    re.IGNORECASE,
+)
+
+
+def clean_observation(text: str) -> str:
+    """Tool output without the scaffold's label (``OBSERVATION:``, ``EXECUTION RESULT of [t]:`` …);
+    our prompts add their own."""
+    return _OBSERVATION_PREFIX.sub("", text, count=1)
+
+
+def is_observation(text: str) -> bool:
+    return bool(_OBSERVATION_PREFIX.match(text))
+
+
+def attach_observation(steps: list[Step], observation: str) -> None:
+    """Give a tool result to its step: the earliest of the trailing steps still without one (tool
+    results come in call order), or append it to the last step's observation."""
+    if not steps:
+        raise BadRecord("observation before any action")
+    index = len(steps)
+    while index > 0 and steps[index - 1].observation is None:
+        index -= 1
+    if index == len(steps):
+        last = steps[-1]
+        steps[-1] = last.model_copy(update={"observation": f"{last.observation}\n{observation}"})
+    else:
+        steps[index] = steps[index].model_copy(update={"observation": observation})
+
+
+def walk_chat(
+    messages: list[dict], assistant_steps: Callable[[dict, str], list[Step]], text_key: str = "content",
+    assistant_roles: tuple[str, ...] = ("assistant",),
+) -> tuple[str, list[Step]]:
+    """``(task_text, steps)`` from a chat: the first user turn is the task; each assistant turn gives
+    its steps through ``assistant_steps(message, text)``; a user or tool turn answers the pending steps
+    of the turn before it. User turns that answer nothing (format-error notes, nudges) are not context
+    of any step and are dropped."""
+    task_text, steps = "", []
+    for message in messages:
+        if not isinstance(message, dict):
+            raise BadRecord("malformed message", f"a message is a {type(message).__name__}, not an object")
+        role, text = message.get("role"), content_text(message.get(text_key))
+        if role in assistant_roles:
+            steps.extend(assistant_steps(message, text))
+        elif role in ("user", "tool") and not task_text and not steps:
+            task_text = text
+        elif role in ("user", "tool") and steps and steps[-1].observation is None:
+            attach_observation(steps, clean_observation(text))
+    return task_text, steps
+
+
+def trajectory_id(source_format: str, instance_id: str, source: str) -> str:
+    """A stable id: readable instance id plus a short hash of where the record came from."""
+    digest = hashlib.sha1(f"{source_format}|{source}".encode()).hexdigest()[:10]
+    return f"{instance_id}.{digest}"
+
+
+def swe_trajectory(
+    source_format: str,
+    source: str,
+    steps: list[Step],
+    task: dict[str, Any],
+    outcome: dict[str, Any] | None = None,
+    teacher: str = "",
+) -> Trajectory:
+    """Assemble a SWE trajectory; BadRecord if it has no steps or its task lacks a problem statement."""
+    if not steps:
+        raise BadRecord("no steps", "the trajectory has no tool calls")
+    if not (task.get("problem_statement") or "").strip():
+        raise BadRecord("missing field", "no problem statement found")
+    instance_id = str(task.get("instance_id") or "unknown")
+    return Trajectory(
+        id=trajectory_id(source_format, instance_id, source),
+        task=SweTask(**{**task, "instance_id": instance_id}),
+        steps=steps,
+        outcome=Outcome(**(outcome or {})),
+        provenance=Provenance(source_format=source_format, source=source, teacher=teacher or ""),
+    )
+
+
+def math_trajectory(source_format: str, source: str, task: MathTask, preamble: str, steps: list[Step],
+                    resolved: bool | None, teacher: str = "") -> Trajectory:
+    """Assemble a math trajectory from its numbered steps."""
+    if not steps:
+        raise BadRecord("no steps")
+    return Trajectory(
+        id=trajectory_id(source_format, task.instance_id, source),
+        task=task,
+        preamble=preamble,
+        steps=steps,
+        outcome=Outcome(resolved=resolved),
+        provenance=Provenance(source_format=source_format, source=source, teacher=teacher),
+    )

@@ -1,0 +1,110 @@
+"""Stream raw records out of input files: JSONL, JSON (one object or a list), Parquet, and folders.
+
+Each yielded item is ``(source, record)`` where ``source`` names the place (``file:line`` for JSONL,
+``file:row N`` for JSON lists and Parquet, the file name for a single JSON object) and ``record`` is the
+decoded object, or a :class:`BadRecord` when that place could not be decoded — the caller counts it and
+goes on. JSONL and Parquet are streamed (constant memory); a JSON file is read whole, which suits
+``.traj`` files (one trajectory each).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from srl_swe.formats.common import BadRecord
+
+JSONL_SUFFIXES = {".jsonl", ".ndjson"}
+JSON_SUFFIXES = {".json", ".traj"}
+PARQUET_SUFFIXES = {".parquet"}
+READABLE = JSONL_SUFFIXES | JSON_SUFFIXES | PARQUET_SUFFIXES
+
+Item = tuple[str, "dict[str, Any] | BadRecord"]
+
+
+def input_files(paths: list[Path]) -> Iterator[Path]:
+    """The readable files under ``paths`` (folders are walked, sorted); BadRecord-free: unknown
+    suffixes inside folders are ignored, a named file is always read (its content decides)."""
+    for path in paths:
+        if path.is_dir():
+            yield from sorted(p for p in path.rglob("*") if p.is_file() and _suffix(p) in READABLE)
+        else:
+            yield path
+
+
+def _suffix(path: Path) -> str:
+    """``.traj.json`` → ``.json``; ``x.jsonl.gz`` is not supported (decompress first)."""
+    return path.suffix.lower()
+
+
+def read_records(path: Path) -> Iterator[Item]:
+    """Yield the records of one file (see module docstring)."""
+    if not path.exists():
+        yield str(path), BadRecord("unreadable file", "no such file")
+        return
+    suffix = _suffix(path)
+    if suffix in PARQUET_SUFFIXES:
+        yield from _parquet_records(path)
+    elif suffix in JSONL_SUFFIXES:
+        yield from _jsonl_records(path)
+    else:
+        yield from _json_or_jsonl_records(path)
+
+
+def _jsonl_records(path: Path) -> Iterator[Item]:
+    with open(path, "rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            if line.strip():
+                yield f"{path}:{number}", _decode(line)
+
+
+def _decode(data: bytes) -> dict[str, Any] | BadRecord:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return BadRecord("not UTF-8", f"invalid byte at offset {exc.start}")
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return BadRecord("malformed JSON", f"{exc.msg} at column {exc.colno}")
+    if not isinstance(value, dict):
+        return BadRecord("malformed JSON", f"expected an object, got {type(value).__name__}")
+    return value
+
+
+def _json_or_jsonl_records(path: Path) -> Iterator[Item]:
+    """A ``.json``/``.traj`` file: one object, a list of objects, or (misnamed) JSON lines."""
+    data = path.read_bytes()
+    try:
+        value = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        yield str(path), BadRecord("not UTF-8", f"invalid byte at offset {exc.start}")
+        return
+    except json.JSONDecodeError:
+        yield from _jsonl_records(path)
+        return
+    if isinstance(value, dict):
+        yield str(path), value
+    elif isinstance(value, list):
+        for row, item in enumerate(value):
+            ok = isinstance(item, dict)
+            yield f"{path}:row {row}", item if ok else BadRecord("malformed JSON", "list item is not an object")
+    else:
+        yield str(path), BadRecord("malformed JSON", f"top level is a {type(value).__name__}")
+
+
+def _parquet_records(path: Path, batch_size: int = 256) -> Iterator[Item]:
+    import pyarrow.parquet as pq
+
+    try:
+        reader = pq.ParquetFile(path)
+    except Exception as exc:  # pyarrow raises several types for a corrupt file
+        yield str(path), BadRecord("unreadable file", f"not a Parquet file ({exc})")
+        return
+    row = 0
+    for batch in reader.iter_batches(batch_size=batch_size):
+        for record in batch.to_pylist():
+            yield f"{path}:row {row}", record
+            row += 1

@@ -1,0 +1,137 @@
+"""Rewards, each callable as a TRL reward function: ``f(completions=…, <dataset columns>…, **kwargs)``
+returning one float per completion.
+
+- ``action_similarity`` — the paper's step reward R = 2M/T: ``SequenceMatcher(None, predicted, expert,
+  autojunk=False).ratio()`` on the action only (the thought is excluded), -1.0 when the completion breaks
+  the format. Computed with cydifflib, a C++ reimplementation of difflib that returns the same float bit
+  for bit, 10-30x faster. ``make_action_similarity(autojunk=True)`` gives difflib's default heuristic,
+  which for an expert action of 200+ characters ignores every character occurring in more than 1% of it
+  as a match anchor and so collapses the ratio of long but nearly identical actions (see README).
+- ``tool_call_similarity`` — a tool-aware variant (after NeMo-Gym's PivotRL verifier): different tool →
+  0; same tool → selector arguments (``path``; the editor's ``command``) must match exactly, every other
+  argument is compared with the same ratio after whitespace normalisation, and the lowest score is kept.
+- ``math_answer`` — 1.0 when the completion's final ``\\boxed{}`` answer equals the reference by
+  math-verify, else 0.0; math-verify runs in worker processes with a timeout, so it is thread-safe.
+
+For tool calls the predicted action is the canonical rendering of the parsed call (so the reward judges
+the call, not incidental whitespace between its tags); for math it is the text after ``</think>``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from cydifflib import SequenceMatcher
+
+from srl_swe.actions import FormatError, action_text, parse_call, parse_completion
+from srl_swe.math_check import answers_match
+
+FORMAT_PENALTY = -1.0
+BASH_TOOLS = {"bash", "execute_bash", "run", "shell"}
+EDITOR_TOOLS = {"str_replace_editor", "file_editor", "edit"}
+SUBMIT_TOOLS = {"submit", "finish"}
+_SELECTORS = {"path"}
+
+
+def similarity(predicted: str, expert: str, autojunk: bool = False) -> float:
+    """difflib's ``SequenceMatcher(None, predicted, expert, autojunk).ratio()``, exactly."""
+    return SequenceMatcher(None, predicted, expert, autojunk=autojunk).ratio()
+
+
+def completion_text(completion: Any) -> str:
+    """The generated text of a TRL completion: a string, or the last assistant message's content."""
+    if isinstance(completion, str):
+        return completion
+    for message in reversed(completion):
+        if message.get("role") == "assistant":
+            return message.get("content") or ""
+    return ""
+
+
+def _track_of(kwargs: dict, index: int) -> str:
+    tracks = kwargs.get("track")
+    return tracks[index] if tracks else "swe"
+
+
+def make_action_similarity(autojunk: bool = False) -> Callable[..., list[float]]:
+    """Build the paper's step reward with the given difflib ``autojunk`` setting."""
+
+    def action_similarity(completions: Sequence[Any], expert_action: Sequence[str], **kwargs) -> list[float]:
+        rewards = []
+        for index, (completion, expert) in enumerate(zip(completions, expert_action, strict=True)):
+            try:
+                parsed = parse_completion(completion_text(completion), _track_of(kwargs, index))
+            except FormatError:
+                rewards.append(FORMAT_PENALTY)
+                continue
+            rewards.append(similarity(action_text(parsed.action), expert, autojunk))
+        return rewards
+
+    return action_similarity
+
+
+action_similarity = make_action_similarity()
+
+
+def tool_call_similarity(completions: Sequence[Any], expert_action: Sequence[str], **kwargs) -> list[float]:
+    """Tool-aware step reward; math rows fall back to the plain action similarity."""
+    rewards = []
+    for index, (completion, expert) in enumerate(zip(completions, expert_action, strict=True)):
+        track = _track_of(kwargs, index)
+        try:
+            parsed = parse_completion(completion_text(completion), track)
+        except FormatError:
+            rewards.append(FORMAT_PENALTY)
+            continue
+        if track == "math":
+            rewards.append(similarity(parsed.action.text, expert))
+        else:
+            rewards.append(call_similarity(parsed.action.tool, parsed.action.arguments, *parse_call(expert)))
+    return rewards
+
+
+def call_similarity(tool: str, arguments: dict[str, str], expert_tool: str, expert_args: dict[str, str]) -> float:
+    """Score one predicted call against the expert's (see the module docstring for the rule)."""
+    if _tool_family(tool) != _tool_family(expert_tool):
+        return 0.0
+    selectors = _SELECTORS | ({"command"} if _tool_family(expert_tool) != "bash" else set())
+    scores = [1.0]
+    for key in expert_args.keys() | arguments.keys():
+        mine, theirs = arguments.get(key), expert_args.get(key)
+        if mine is None or theirs is None:
+            scores.append(0.0)
+        elif key in selectors:
+            scores.append(1.0 if _normalise_selector(key, mine) == _normalise_selector(key, theirs) else 0.0)
+        else:
+            scores.append(similarity(_squash(mine), _squash(theirs)))
+    return min(scores)
+
+
+def _tool_family(tool: str) -> str:
+    for family, names in (("bash", BASH_TOOLS), ("editor", EDITOR_TOOLS), ("submit", SUBMIT_TOOLS)):
+        if tool in names:
+            return family
+    return tool
+
+
+def _normalise_selector(key: str, value: str) -> str:
+    value = value.strip()
+    return re.sub(r"/+", "/", value).rstrip("/") if key == "path" else value
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+def math_answer(completions: Sequence[Any], answer: Sequence[str] | None = None, **kwargs) -> list[float]:
+    """Outcome reward for RLVR: 1.0 if the final boxed answer matches the reference, else 0.0.
+
+    The reference comes from the ``answer`` column, or TRL's conventional ``solution`` column.
+    """
+    references = answer if answer is not None else kwargs.get("solution")
+    if references is None:
+        raise ValueError("math_answer needs an 'answer' (or 'solution') column with the reference answers")
+    texts = [completion_text(completion) for completion in completions]
+    return [1.0 if ok else 0.0 for ok in answers_match(texts, list(references))]

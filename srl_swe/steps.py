@@ -1,0 +1,187 @@
+"""Step-wise SRL examples: a trajectory of N steps becomes N-1 (prompt, expert action) examples.
+
+For k = 1 … N-1 (``targets="paper"``, the paper's literal formula; ``"all"`` gives k = 1 … N), the
+prompt holds the task and the steps before k, and the target is the canonical text of expert action k.
+Choices where the paper is silent (written down in the README):
+
+- SWE prompts are chat turns: the SRL system prompt, the issue, then the last ``history`` steps (default
+  2, the paper's setting; ``"all"`` keeps every step) as assistant turns holding the expert's *action
+  only* (not its prose) and user turns holding the observation, truncated head + tail to
+  ``max_observation_chars``.
+- Math prompts are the paper's system prompt and one user turn with the question, the solution
+  preamble and the previous steps (``history`` default: all), optionally the next step's title
+  (``title_hint``, the paper's footnote 1).
+
+The examples are written to ``DIR/steps.parquet`` in row groups as they are built, so memory stays
+bounded at any scale; the SFT view goes to ``DIR/sft.parquet`` (see ``srl_swe.sft_view``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pydantic import BaseModel, ConfigDict, Field
+
+from srl_swe import prompts
+from srl_swe.actions import action_text
+from srl_swe.sft_view import sft_row
+from srl_swe.trajectory import MathTask, SkipHandler, Step, Trajectory, atomic_output, read_trajectories
+
+MESSAGES = pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))
+STEP_SCHEMA = pa.schema(
+    [
+        ("prompt", MESSAGES),
+        ("expert_action", pa.string()),
+        ("tool", pa.string()),
+        ("step", pa.int32()),
+        ("num_steps", pa.int32()),
+        ("trajectory_id", pa.string()),
+        ("instance_id", pa.string()),
+        ("track", pa.string()),
+        ("answer", pa.string()),
+    ]
+)
+SFT_SCHEMA = pa.schema(
+    [("messages", MESSAGES), ("trajectory_id", pa.string()), ("instance_id", pa.string()), ("track", pa.string())]
+)
+_TITLE = re.compile(r"^\s*(\d+\.\s*\*\*[^*\n]+\*\*:?)")
+
+
+class StepOptions(BaseModel):
+    """How trajectories become step examples (see the module docstring)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    history: int | Literal["all"] | None = Field(None, description="previous steps shown; None = track default")
+    targets: Literal["paper", "all"] = "paper"
+    max_observation_chars: int = Field(8000, ge=200)
+    title_hint: bool = False
+
+    def history_for(self, track: str) -> int | None:
+        """Number of previous steps to show; None means all of them."""
+        if self.history is None:
+            return 2 if track == "swe" else None
+        return None if self.history == "all" else self.history
+
+
+def swe_prompt(problem_statement: str, previous: list[Step], options: StepOptions) -> list[dict[str, str]]:
+    """Chat messages asking for the next SWE action, given the steps taken so far.
+
+    This is the prompt the policy sees both in training and when the agent runs it, so a trained policy
+    is evaluated the way it learned.
+    """
+    window = options.history_for("swe")
+    shown = previous if window is None else previous[len(previous) - window :] if window else []
+    messages = [
+        {"role": "system", "content": prompts.SWE_SYSTEM},
+        {"role": "user", "content": prompts.swe_task_turn(problem_statement, len(previous) - len(shown), len(shown))},
+    ]
+    for step in shown:
+        observation = prompts.observation_turn(step.observation, options.max_observation_chars)
+        messages.append({"role": "assistant", "content": action_text(step.action)})
+        messages.append({"role": "user", "content": observation})
+    return messages
+
+
+def math_prompt(task: MathTask, preamble: str, previous: list[Step], target: Step | None,
+                options: StepOptions) -> list[dict[str, str]]:
+    """Chat messages asking for the next math step (the paper's Fig. 3 layout)."""
+    window = options.history_for("math")
+    shown = [step.action.text for step in (previous if window is None else previous[len(previous) - window :])]
+    so_far = ([preamble.strip()] if preamble.strip() else []) + shown
+    title = step_title(target.action.text) if options.title_hint and target is not None else None
+    return [
+        {"role": "system", "content": prompts.MATH_SYSTEM},
+        {"role": "user", "content": prompts.math_turn(task.question, so_far, title)},
+    ]
+
+
+def step_title(text: str) -> str | None:
+    """``"2. **Coprime Pairs**"`` from a numbered math step, or None."""
+    match = _TITLE.match(text)
+    return match.group(1).rstrip(":") if match else None
+
+
+def step_examples(trajectory: Trajectory, options: StepOptions) -> Iterator[dict[str, Any]]:
+    """The step examples of one trajectory, as rows of ``STEP_SCHEMA``."""
+    steps, task = trajectory.steps, trajectory.task
+    last = len(steps) if options.targets == "all" else len(steps) - 1
+    for k in range(1, last + 1):
+        target = steps[k - 1]
+        if task.track == "swe":
+            prompt = swe_prompt(task.problem_statement, steps[: k - 1], options)
+        else:
+            prompt = math_prompt(task, trajectory.preamble, steps[: k - 1], target, options)
+        yield {
+            "prompt": prompt,
+            "expert_action": action_text(target.action),
+            "tool": target.action.tool,
+            "step": k,
+            "num_steps": len(steps),
+            "trajectory_id": trajectory.id,
+            "instance_id": task.instance_id,
+            "track": task.track,
+            "answer": getattr(task, "answer", None),
+        }
+
+
+class ParquetSink:
+    """Write rows to a Parquet file in row groups, atomically (temporary file, then rename)."""
+
+    def __init__(self, path: Path, schema: pa.Schema, rows_per_group: int = 2048):
+        self.path, self.schema, self.rows_per_group = path, schema, rows_per_group
+        self.rows: list[dict[str, Any]] = []
+        self.count = 0
+
+    def __enter__(self) -> ParquetSink:
+        self._output = atomic_output(self.path, "wb")
+        self._writer = pq.ParquetWriter(self._output.__enter__(), self.schema, compression="zstd")
+        return self
+
+    def add(self, rows: Iterable[dict[str, Any]]) -> None:
+        for row in rows:
+            self.rows.append(row)
+            if len(self.rows) >= self.rows_per_group:
+                self._flush()
+
+    def _flush(self) -> None:
+        if self.rows:
+            self._writer.write_table(pa.Table.from_pylist(self.rows, schema=self.schema))
+            self.count += len(self.rows)
+            self.rows = []
+
+    def __exit__(self, kind, value, traceback) -> None:
+        if kind is None:
+            self._flush()
+        self._writer.close()
+        self._output.__exit__(kind, value, traceback)
+
+
+def build_step_dataset(
+    inputs: list[Path], out_dir: Path, options: StepOptions, on_skip: SkipHandler | None = None,
+    on_trajectory: Callable[[], None] | None = None,
+) -> dict[str, int]:
+    """Write ``out_dir/steps.parquet``, ``out_dir/sft.parquet`` and ``out_dir/manifest.json`` from
+    canonical JSONL files, streaming. Bad lines go to ``on_skip``; returns the counts."""
+    counts = {"trajectories": 0, "examples": 0, "too_short": 0}
+    with ParquetSink(out_dir / "steps.parquet", STEP_SCHEMA) as steps, \
+            ParquetSink(out_dir / "sft.parquet", SFT_SCHEMA) as sft:
+        for path in inputs:
+            for trajectory in read_trajectories(path, on_skip):
+                before = steps.count + len(steps.rows)
+                steps.add(step_examples(trajectory, options))
+                sft.add([sft_row(trajectory, options.max_observation_chars)])
+                counts["trajectories"] += 1
+                counts["too_short"] += steps.count + len(steps.rows) == before
+                if on_trajectory is not None:
+                    on_trajectory()
+    counts["examples"] = steps.count
+    with atomic_output(out_dir / "manifest.json") as handle:
+        json.dump({"options": options.model_dump(), "inputs": [str(p) for p in inputs], **counts}, handle, indent=2)
+    return counts

@@ -1,0 +1,189 @@
+"""The canonical trajectory record: one versioned JSONL line per expert trajectory.
+
+Every importer converts its format into :class:`Trajectory` at the edge; nothing downstream knows where a
+trajectory came from. A line is ``Trajectory.model_dump_json()``; ``schema_version`` is checked on read.
+
+Contracts:
+- ``read_trajectories`` streams a file of any size and never raises on a bad line: it reports the line
+  (``file:line: reason``) to ``on_skip`` and goes on.
+- ``write_trajectories`` writes to a temporary file in the destination folder and renames it, so a reader
+  never sees a half-written file. ``append_trajectory`` appends one flushed line (for runs that save after
+  every step and resume).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+SCHEMA_VERSION = 1
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class SweTask(_Record):
+    """A repository task in SWE-bench terms. Fields a source does not carry stay empty."""
+
+    track: Literal["swe"] = "swe"
+    instance_id: str
+    problem_statement: str
+    repo: str = ""
+    base_commit: str = ""
+    image: str = ""
+    fail_to_pass: list[str] = Field(default_factory=list, alias="FAIL_TO_PASS")
+    pass_to_pass: list[str] = Field(default_factory=list, alias="PASS_TO_PASS")
+    patch: str = ""
+    """The gold patch, when the source knows it."""
+    test_patch: str = ""
+
+
+class MathTask(_Record):
+    """A math question with its reference final answer."""
+
+    track: Literal["math"] = "math"
+    instance_id: str
+    question: str
+    answer: str = ""
+
+
+Task = Annotated[SweTask | MathTask, Field(discriminator="track")]
+
+
+class Action(_Record):
+    """What the expert did at one step: a tool call (SWE) or a text step (math).
+
+    ``arguments`` keeps the call's arguments as text, in the order the expert gave them (non-string
+    values are stored as their JSON text). ``raw`` is the text the action was parsed from, kept for audit;
+    the training target is ``srl_swe.actions.action_text(action)``, never ``raw``.
+    """
+
+    tool: str | None = None
+    arguments: dict[str, str] = Field(default_factory=dict)
+    text: str = ""
+    raw: str = ""
+
+    @property
+    def is_tool_call(self) -> bool:
+        return self.tool is not None
+
+
+class Step(_Record):
+    thought: str = ""
+    action: Action
+    observation: str | None = None
+    """The environment's answer to the action: context for later steps, never a training target."""
+
+
+class Outcome(_Record):
+    resolved: bool | None = None
+    """True/False when the source graded the run; None when it does not say."""
+    patch: str = ""
+    exit_status: str = ""
+
+
+class Provenance(_Record):
+    source_format: str
+    source: str = ""
+    """``file:line`` (JSONL) or ``file:row N`` (JSON lists, Parquet) the trajectory came from."""
+    teacher: str = ""
+
+
+class Trajectory(_Record):
+    schema_version: int = SCHEMA_VERSION
+    id: str
+    task: Task
+    preamble: str = ""
+    """Expert text before the first step (a math solution's introduction); part of every step's context."""
+    steps: list[Step]
+    outcome: Outcome = Field(default_factory=Outcome)
+    provenance: Provenance
+
+    @property
+    def track(self) -> str:
+        return self.task.track
+
+
+SkipHandler = Callable[[str, str], None]
+"""Called as ``on_skip(where, reason)`` for every record that is skipped."""
+
+
+def parse_trajectory_line(line: str | bytes) -> Trajectory:
+    """Decode one canonical JSONL line; raises ValueError with a readable reason."""
+    try:
+        data = json.loads(line)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"expected a JSON object, got {type(data).__name__}")
+    version = data.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise ValueError(f"schema_version {version!r} is not supported (this srl-swe reads {SCHEMA_VERSION})")
+    try:
+        return Trajectory.model_validate(data)
+    except ValidationError as exc:
+        raise ValueError(_validation_reason(exc)) from None
+
+
+def read_trajectories(path: str | Path, on_skip: SkipHandler | None = None) -> Iterator[Trajectory]:
+    """Stream the trajectories of a canonical JSONL file, skipping (and reporting) bad lines."""
+    with open(path, "rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                yield parse_trajectory_line(line)
+            except ValueError as exc:
+                if on_skip is not None:
+                    on_skip(f"{path}:{number}", str(exc))
+
+
+@contextmanager
+def atomic_output(path: str | Path, mode: str = "w"):
+    """Open a temporary file beside ``path``; on success rename it over ``path``, on error delete it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_trajectories(path: str | Path, trajectories: Iterable[Trajectory]) -> int:
+    """Write trajectories as canonical JSONL, atomically. Returns how many were written."""
+    count = 0
+    with atomic_output(path) as handle:
+        for trajectory in trajectories:
+            handle.write(trajectory.model_dump_json(by_alias=True) + "\n")
+            count += 1
+    return count
+
+
+def append_trajectory(path: str | Path, trajectory: Trajectory) -> None:
+    """Append one trajectory line and flush it to disk (a crash loses at most the line being written)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(trajectory.model_dump_json(by_alias=True) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _validation_reason(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "record"
+    more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"field {where}: {first['msg']}{more}"
