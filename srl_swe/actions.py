@@ -55,7 +55,8 @@ def render_call(tool: str, arguments: dict[str, Any]) -> str:
         lines.append(f"<parameter={key}>{value}</parameter>")
     lines.append(_FUNCTION_CLOSE)
     text = "\n".join(lines)
-    if parse_call(text) != (tool, args):
+    # Only a value holding the closing tag can be ambiguous; check those by parsing the result back.
+    if any("</parameter>" in value for value in args.values()) and parse_call(text) != (tool, args):
         raise ValueError(f"an argument of {tool} contains the markup delimiter '</parameter>' before a tag")
     return text
 

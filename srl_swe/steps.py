@@ -134,7 +134,7 @@ def step_examples(trajectory: Trajectory, options: StepOptions) -> Iterator[dict
 class ParquetSink:
     """Write rows to a Parquet file in row groups, atomically (temporary file, then rename)."""
 
-    def __init__(self, path: Path, schema: pa.Schema, rows_per_group: int = 2048):
+    def __init__(self, path: Path, schema: pa.Schema, rows_per_group: int = 1024):
         self.path, self.schema, self.rows_per_group = path, schema, rows_per_group
         self.rows: list[dict[str, Any]] = []
         self.count = 0
@@ -171,7 +171,7 @@ def build_step_dataset(
     canonical JSONL files, streaming. Bad lines go to ``on_skip``; returns the counts."""
     counts = {"trajectories": 0, "examples": 0, "too_short": 0}
     with ParquetSink(out_dir / "steps.parquet", STEP_SCHEMA) as steps, \
-            ParquetSink(out_dir / "sft.parquet", SFT_SCHEMA) as sft:
+            ParquetSink(out_dir / "sft.parquet", SFT_SCHEMA, rows_per_group=64) as sft:
         for path in inputs:
             for trajectory in read_trajectories(path, on_skip):
                 before = steps.count + len(steps.rows)

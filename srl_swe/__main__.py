@@ -1,0 +1,3 @@
+from srl_swe.cli import app
+
+app(prog_name="srl-swe")
