@@ -142,8 +142,9 @@ def render_completion(thought: str, action: Action) -> str:
 def parse_completion(completion: str, track: str = "swe") -> Completion:
     """Split a model completion into its thought and its one action; FormatError if malformed.
 
-    Format (the reward's -1 condition): exactly one ``<think>`` at the start and one ``</think>``, a
-    non-blank thought, then one non-empty action, optionally inside one ``<solution>…</solution>``.
+    Format (the reward's -1 condition): exactly one ``<think>`` at the start and one ``</think>``, then
+    one non-empty action, optionally inside one ``<solution>…</solution>``. The thought may be empty
+    (expert steps after the first call of a turn have none); the reward never looks at it.
     """
     text = completion.strip()
     if not text.startswith("<think>"):
@@ -151,8 +152,6 @@ def parse_completion(completion: str, track: str = "swe") -> Completion:
     if text.count("<think>") != 1 or text.count("</think>") != 1:
         raise FormatError("exactly one <think>…</think> block is allowed")
     thought, _, rest = text[len("<think>") :].partition("</think>")
-    if not thought.strip():
-        raise FormatError("the <think> block is empty")
     body = _unwrap_solution(rest.strip())
     if not body:
         raise FormatError("no action after </think>")

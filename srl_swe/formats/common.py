@@ -119,7 +119,10 @@ def openai_call_steps(thought: str, tool_calls: list[dict]) -> list[Step]:
         name = function.get("name")
         if not name:
             raise BadRecord("unparseable tool call", "a tool call has no function name")
-        arguments = json_loads_field(function.get("arguments") or {}, f"arguments of {name}")
+        try:
+            arguments = json_loads_field(function.get("arguments") or {}, f"arguments of {name}")
+        except BadRecord as error:
+            raise BadRecord("unparseable tool call", str(error).split(": ", 1)[1]) from None
         if not isinstance(arguments, dict):
             raise BadRecord("unparseable tool call", f"arguments of {name} are not a JSON object")
         raw = json.dumps(call, ensure_ascii=False)
