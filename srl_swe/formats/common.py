@@ -59,13 +59,18 @@ TOOL_ALIASES = {"execute_bash": "bash", "file_editor": "str_replace_editor", "fi
 _DROPPED_ARGUMENTS = {"security_risk"}
 
 
+_MINI_SUBMIT = re.compile(r"echo\s+['\"]?(?:COMPLETE_TASK_AND_SUBMIT|MINI_SWE_AGENT|MICRO_SWE_AGENT)_FINAL_OUTPUT\b")
+"""mini-swe-agent submits by echoing this marker as the first line of a command's output."""
+
+
 def canonical_call(tool: str, arguments: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """Map a source's tool name and arguments onto the canonical tools (bash, str_replace_editor,
     submit): ``execute_bash(cmd=…)`` → ``bash(command=…)``, ``file_editor`` → ``str_replace_editor``,
-    ``finish(…)`` → ``submit()``; OpenHands' ``security_risk`` and a false ``is_input`` are dropped."""
+    ``finish(…)`` and mini-swe-agent's ``echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT …`` → ``submit()``;
+    OpenHands' ``security_risk`` and a false ``is_input`` are dropped."""
     name = TOOL_ALIASES.get(tool, tool)
-    if name == "submit":
-        return name, {}
+    if name == "submit" or (name == "bash" and _MINI_SUBMIT.match(str(arguments.get("command", "")).strip())):
+        return "submit", {}
     args = {key: value for key, value in arguments.items() if key not in _DROPPED_ARGUMENTS}
     if name == "bash":
         if "cmd" in args and "command" not in args:
@@ -108,7 +113,7 @@ def markup_steps(text: str, strip_wrapped: bool = True) -> list[Step]:
 def _unwrap_value(value: str) -> str:
     if len(value) >= 2 and value.startswith("\n") and value.endswith("\n"):
         return value[1:-1]
-    return value.strip() if "\n" not in value else value
+    return value  # indentation is meaningful (old_str, new_str): never strip otherwise
 
 
 def openai_call_steps(thought: str, tool_calls: list[dict]) -> list[Step]:
@@ -149,12 +154,12 @@ def _fence_language(match: re.Match) -> str:
 
 
 def cli_step(thought: str, command: str) -> Step:
-    """A step for a SWE-agent command line: ``str_replace_editor …`` and ``submit`` become those tools
-    (flags parsed with shell quoting), anything else is a bash command."""
+    """A step for a SWE-agent command line: ``submit`` and ``str_replace_editor …`` become those tools
+    (flags parsed with shell quoting); anything else is a bash command."""
     command = command.strip("\n")
-    head = command.split(maxsplit=1)[0] if command.strip() else ""
-    if head == "submit" and command.strip() == "submit":
+    if command.strip() == "submit":
         return call_step(thought, "submit", {}, command)
+    head = command.split(maxsplit=1)[0] if command.strip() else ""
     if head == "str_replace_editor":
         arguments = _editor_cli_arguments(command)
         if arguments is not None:
@@ -191,7 +196,7 @@ _ISSUE_PATTERNS = [
     re.compile(r"<issue>\s*(.*?)\s*</issue>", re.S),
     re.compile(r"\[ISSUE\]\s*(.*?)\s*\[/ISSUE\]", re.S),
     re.compile(r"ISSUE:\n(.*?)\n\nINSTRUCTIONS:", re.S),
-    re.compile(r"Please solve this issue:\s*(.*)", re.S),
+    re.compile(r"Please solve this issue:\s*(.*?)(?:\n\nYou can execute bash commands|\Z)", re.S),
 ]
 
 

@@ -13,7 +13,7 @@ from pathlib import PurePath
 from typing import Any
 
 from srl_swe.formats.common import (
-    call_step,
+    cli_step,
     extract_issue,
     fenced_command,
     openai_call_steps,
@@ -49,7 +49,7 @@ def _assistant_steps(message: dict, text: str) -> list:
     for language in _FENCE_LANGUAGES:
         found = fenced_command(text, language)
         if found:
-            return [call_step(found[0], "bash", {"command": found[1]}, text)]
+            return [cli_step(*found)]
     return []
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from srl_swe.formats.common import call_step, extract_issue, fenced_command, require, swe_trajectory, walk_chat
+from srl_swe.formats.common import cli_step, extract_issue, fenced_command, require, swe_trajectory, walk_chat
 
 NAME = "nebius"
 
@@ -38,4 +38,4 @@ def convert(record: dict[str, Any], source: str) -> Any:
 
 def _ai_steps(message: dict, text: str) -> list:
     found = fenced_command(text)
-    return [call_step(found[0], "bash", {"command": found[1]}, text)] if found else []
+    return [cli_step(*found)] if found else []

@@ -28,7 +28,7 @@ def convert(record: dict[str, Any], source: str) -> Any:
             raise BadRecord("malformed step", f"trajectory_steps[{index}] has no action text")
         if "<function=" not in raw["action"]:
             continue  # the model forgot the call; R2E-Gym answered with a reminder
-        produced = markup_steps(f"{raw.get('thought') or ''}\n{raw['action']}")
+        produced = markup_steps(f"{raw.get('thought') or ''}\n{raw['action']}", strip_wrapped=False)
         produced[-1] = produced[-1].model_copy(update={"observation": _observation(raw)})
         steps.extend(produced)
     ds = record.get("ds") or {}
