@@ -7,14 +7,13 @@ so sizes and character statistics look like real agent data: issues of ~1.5k cha
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import json
 import random
+import shlex
 import textwrap
 from pathlib import Path
-
-import difflib
-import shlex
 
 from srl_swe.actions import render_completion, tool_action
 from srl_swe.trajectory import Outcome, Provenance, Step, SweTask, Trajectory
@@ -45,7 +44,8 @@ def action(rng: random.Random, low: int = 80, high: int = 2000):
                               f"cd /testbed && python -m pytest tests/test_{rng.randrange(30)}.py -x -q",
                               f"sed -n '{rng.randrange(400)},+60p' {path}"])
         if rng.random() < 0.5:
-            command = f"cat > /testbed/reproduce.py <<'EOF'\n{snippet(rng, low, high - 60)}\nEOF\npython /testbed/reproduce.py"
+            body = snippet(rng, low, high - 60)
+            command = f"cat > /testbed/reproduce.py <<'EOF'\n{body}\nEOF\npython /testbed/reproduce.py"
         return tool_action("bash", {"command": command})
     if kind < 0.85:
         old = snippet(rng, low // 2, high // 2)

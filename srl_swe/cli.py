@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from srl_swe.collect import Tally, collect_import
+from srl_swe.collect import Tally, collect_import, load_report
 from srl_swe.formats import FORMATS
 from srl_swe.steps import StepOptions, build_step_dataset
 
@@ -40,6 +40,8 @@ def collect(
     resolved_only: Annotated[bool, typer.Option(
         "--resolved-only/--all", help="keep only trajectories known to resolve their task")] = True,
     strict: Annotated[bool, typer.Option(help="any skipped record fails the run (output left untouched)")] = False,
+    report: Annotated[Path | None, typer.Option(
+        help="SWE-bench evaluation report (resolved_ids …) that says which instances were resolved")] = None,
 ) -> None:
     """Import public expert trajectories into the canonical JSONL (``--import PATH…``)."""
     inputs = list(import_paths or []) + list(paths or [])
@@ -47,9 +49,13 @@ def collect(
         raise typer.BadParameter("give at least one path with --import PATH…")
     if fmt != "auto" and fmt not in FORMATS:
         raise typer.BadParameter(f"unknown format {fmt!r}; choose auto or one of {', '.join(FORMATS)}")
+    try:
+        verdicts = load_report(report) if report else None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
     with _progress() as progress:
         task = progress.add_task("importing", total=None)
-        tally = collect_import(inputs, out, fmt, resolved_only, strict,
+        tally = collect_import(inputs, out, fmt, resolved_only, strict, verdicts=verdicts,
                                on_file=lambda p: progress.update(task, description=f"importing {p.name}"))
     _report_import(tally, out, strict)
     if strict and tally.total_skipped:
@@ -61,7 +67,7 @@ def collect(
 
 def _report_import(tally: Tally, out: Path, strict: bool) -> None:
     for message in tally.messages[:MAX_PRINTED_SKIPS]:
-        console.print(f"[yellow]skipped[/yellow] {message}", markup=True, highlight=False)
+        console.print(f"[yellow]skipped[/yellow] {message}", highlight=False, soft_wrap=True)
     if len(tally.messages) > MAX_PRINTED_SKIPS:
         log = out.with_name(out.name + ".skipped.txt")
         log.parent.mkdir(parents=True, exist_ok=True)
@@ -106,9 +112,10 @@ def steps(
         counts = build_step_dataset(inputs, out, options, on_skip=lambda where, why: skipped.append(f"{where}: {why}"),
                                     on_trajectory=lambda: progress.advance(task))
     for message in skipped[:MAX_PRINTED_SKIPS]:
-        console.print(f"[yellow]skipped[/yellow] {message}", highlight=False)
-    console.print(f"{counts['trajectories']} trajectories → {counts['examples']} step examples "
-                  f"({counts['too_short']} too short to give one; {len(skipped)} bad lines skipped) in {out}/")
+        console.print(f"[yellow]skipped[/yellow] {message}", highlight=False, soft_wrap=True)
+    summary = (f"{counts['trajectories']} trajectories → {counts['examples']} step examples ({counts['too_short']} "
+               f"too short to give one; {len(skipped)} bad lines skipped) in {out}/")
+    console.print(summary, soft_wrap=True)
 
 
 def _history(value: str) -> int | str | None:

@@ -8,6 +8,7 @@ with a message ``source: reason`` — never a crash. The :class:`Tally` counts a
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -44,6 +45,21 @@ class Tally:
         return sorted(names)
 
 
+def load_report(path: Path) -> dict[str, bool]:
+    """instance_id → resolved from a SWE-bench evaluation summary (``resolved_ids``, ``unresolved_ids``,
+    ``error_ids``, ``empty_patch_ids``), as swebench's ``run_evaluation`` and sb-cli write it."""
+    try:
+        report = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path}: not a readable JSON report ({exc})") from None
+    if not isinstance(report, dict) or not isinstance(report.get("resolved_ids"), list):
+        raise ValueError(f"{path}: a SWE-bench report needs a 'resolved_ids' list")
+    verdicts = {str(i): False for key in ("unresolved_ids", "error_ids", "empty_patch_ids")
+                for i in report.get(key) or []}
+    verdicts.update({str(i): True for i in report["resolved_ids"]})
+    return verdicts
+
+
 def keep_reason(trajectory: Trajectory, resolved_only: bool) -> str | None:
     """Why a valid trajectory is filtered out, or None to keep it."""
     if not resolved_only or trajectory.outcome.resolved is True:
@@ -59,8 +75,10 @@ def import_files(
     resolved_only: bool = True,
     tally: Tally | None = None,
     on_file: Callable[[Path], None] | None = None,
+    verdicts: dict[str, bool] | None = None,
 ) -> Iterator[Trajectory]:
-    """Stream trajectories from every record of every input file (see module docstring)."""
+    """Stream trajectories from every record of every input file (see module docstring). ``verdicts``
+    (from :func:`load_report`) sets ``resolved`` for the instances it names."""
     tally = tally if tally is not None else Tally()
     for path in input_files(paths):
         if on_file is not None:
@@ -69,6 +87,9 @@ def import_files(
             trajectory = _convert(source, record, fmt, tally)
             if trajectory is None:
                 continue
+            if verdicts and trajectory.task.instance_id in verdicts:
+                resolved = verdicts[trajectory.task.instance_id]
+                trajectory.outcome = trajectory.outcome.model_copy(update={"resolved": resolved})
             name = trajectory.provenance.source_format
             reason = keep_reason(trajectory, resolved_only)
             if reason:
@@ -98,12 +119,12 @@ def _convert(source: str, record, fmt: str, tally: Tally) -> Trajectory | None:
 
 def collect_import(
     paths: list[Path], out: Path, fmt: str = "auto", resolved_only: bool = True, strict: bool = False,
-    on_file: Callable[[Path], None] | None = None,
+    on_file: Callable[[Path], None] | None = None, verdicts: dict[str, bool] | None = None,
 ) -> Tally:
     """Import ``paths`` into ``out`` atomically. Under ``strict`` any skip leaves ``out`` untouched
     (every problem is still reported) and the tally says so; the caller exits non-zero."""
     tally = Tally()
-    trajectories = import_files(paths, fmt, resolved_only, tally, on_file)
+    trajectories = import_files(paths, fmt, resolved_only, tally, on_file, verdicts)
 
     def checked() -> Iterator[Trajectory]:
         yield from trajectories

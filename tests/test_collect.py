@@ -42,7 +42,7 @@ def write_corpus(path):
                                           "<function=bash>\n<parameter=command>ls\n</function>"}])).encode(),  # 7
         json.dumps({"messages": [GOOD[1], {"role": "assistant", "content": "", "tool_calls": [
             {"id": "c1", "type": "function", "function": {"name": "bash", "arguments": "{not json"}}]}]}).encode(),  # 8
-        json.dumps({**smith_row(GOOD), "messages": "not a json list"}).encode(),                        # 9 bad JSON field
+        json.dumps({**smith_row(GOOD), "messages": "not a json list"}).encode(),                 # 9 bad JSON
         json.dumps(smith_row(GOOD, resolved=False)).encode(),                                    # 10 filtered
         b"",                                                                                     # blank: ignored
     ]
@@ -135,3 +135,22 @@ def test_console_script_runs(tmp_path):
                            capture_output=True, text=True)
     assert steps.returncode == 0, steps.stderr
     assert "1 trajectories → 1 step examples" in steps.stderr
+
+
+def test_a_swebench_report_marks_ungraded_runs(tmp_path):
+    from pathlib import Path
+
+    examples = Path(__file__).parent.parent / "trajectories" / "examples"
+    report = tmp_path / "report.json"
+    report.write_text(json.dumps({"resolved_ids": ["acme__calc-12"], "unresolved_ids": ["swe_agent_0x"]}))
+    runner = CliRunner()
+    out = tmp_path / "o.jsonl"
+    inputs = [str(examples / "swe_agent_1x"), str(examples / "swe_agent_0x.traj")]
+    result = runner.invoke(app, ["collect", "--import", *inputs, "--report", str(report), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    [kept] = list(read_trajectories(out))
+    assert kept.task.instance_id == "acme__calc-12" and kept.outcome.resolved is True
+    assert "1 not resolved" in result.output
+    bad = runner.invoke(app, ["collect", "--import", str(examples), "--report", str(examples / "s1k.jsonl")],
+                        env={"COLUMNS": "400"})
+    assert bad.exit_code != 0 and "not a readable JSON report" in bad.output

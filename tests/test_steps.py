@@ -38,7 +38,8 @@ def test_swe_context_is_the_issue_and_the_last_two_pairs():
     prompt = example["prompt"]
     assert [m["role"] for m in prompt] == ["system", "user", "assistant", "user", "assistant", "user"]
     assert prompt[0]["content"] == prompts.SWE_SYSTEM
-    assert "divide(1, 0) returns None" in prompt[1]["content"] and "1 earlier step(s) are not shown" in prompt[1]["content"]
+    assert "divide(1, 0) returns None" in prompt[1]["content"]
+    assert "1 earlier step(s) are not shown" in prompt[1]["content"]
     assert "echo 2" in prompt[2]["content"] and prompt[3]["content"] == "OBSERVATION:\noutput 2"
     assert "echo 3" in prompt[4]["content"] and prompt[5]["content"] == "OBSERVATION:\noutput 3"
     assert all("thinking" not in m["content"] for m in prompt), "expert prose never enters the context"
@@ -60,10 +61,12 @@ def test_long_observations_are_cut_head_and_tail_with_a_marker():
 
 def test_math_prompt_has_question_preamble_and_previous_steps():
     examples = list(step_examples(math_trajectory(), StepOptions(title_hint=True)))
-    assert [e["expert_action"] for e in examples] == ["1. **Factor**: 20! = 2^18 ...", "2. **Coprime Pairs**: 2^8 = 256"]
+    targets = ["1. **Factor**: 20! = 2^18 ...", "2. **Coprime Pairs**: 2^8 = 256"]
+    assert [e["expert_action"] for e in examples] == targets
     system, user = examples[1]["prompt"]
     assert system["content"] == prompts.MATH_SYSTEM
-    assert user["content"].startswith("Question: How many rationals?\nSolution so far:\nWe need pairs (a, b).\n1. **Factor**")
+    head = "Question: How many rationals?\nSolution so far:\nWe need pairs (a, b).\n1. **Factor**"
+    assert user["content"].startswith(head)
     assert "Next step title: 2. **Coprime Pairs**" in user["content"] and "256" not in user["content"]
     assert examples[1]["tool"] is None and examples[1]["answer"] == "128" and examples[1]["track"] == "math"
 
