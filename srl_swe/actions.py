@@ -33,6 +33,14 @@ _VALUE_END = re.compile(rf"</parameter>(?=\s*(?:<parameter={NAME}>|</function>))
 _FUNCTION_CLOSE = "</function>"
 
 
+TOOL_ALIASES = {"execute_bash": "bash", "file_editor": "str_replace_editor", "finish": "submit"}
+"""Other scaffolds' names for the canonical tools bash, str_replace_editor and submit."""
+
+
+def canonical_tool(name: str) -> str:
+    return TOOL_ALIASES.get(name, name)
+
+
 class FormatError(ValueError):
     """A completion or markup that does not follow the action format; the message says why."""
 
@@ -131,7 +139,7 @@ def action_text(action: Action) -> str:
 def tool_action(tool: str, arguments: dict[str, Any], raw: str = "") -> Action:
     """Build a tool-call Action, storing argument values as text."""
     args = {key: argument_text(value) for key, value in arguments.items()}
-    return Action(tool=tool, arguments=args, raw=raw or render_call(tool, args))
+    return Action(tool=tool, arguments=args, raw=raw or render_call(tool, args))  # Action checks writability
 
 
 def render_completion(thought: str, action: Action) -> str:
@@ -139,32 +147,38 @@ def render_completion(thought: str, action: Action) -> str:
     return f"<think>\n{thought.strip()}\n</think>\n{action_text(action)}"
 
 
-def parse_completion(completion: str, track: str = "swe") -> Completion:
+def parse_completion(completion: str, track: str = "swe", think_prefilled: bool = False) -> Completion:
     """Split a model completion into its thought and its one action; FormatError if malformed.
 
-    Format (the reward's -1 condition): exactly one ``<think>`` at the start and one ``</think>``, then
-    one non-empty action, optionally inside one ``<solution>…</solution>``. The thought may be empty
-    (expert steps after the first call of a turn have none); the reward never looks at it.
+    Format (the reward's -1 condition): ``<think>`` at the start, the thought, the first ``</think>``,
+    then one non-empty action, optionally inside ``<solution>…</solution>``. The thought may be empty
+    (expert steps after the first call of a turn have none); the reward never looks at it. A math action
+    may not hold another think tag; a SWE action is exactly one tool call, whose argument values may
+    contain any text. ``think_prefilled``: the chat template already opened ``<think>`` in the prompt
+    (Qwen3 thinking templates), so the completion starts inside the thought.
     """
-    text = completion.strip()
+    text = ("<think>" if think_prefilled else "") + completion.lstrip()
     if not text.startswith("<think>"):
         raise FormatError("the completion must start with <think>")
-    if text.count("<think>") != 1 or text.count("</think>") != 1:
+    thought, closed, rest = text[len("<think>") :].partition("</think>")
+    if not closed:
+        raise FormatError("the <think> block is not closed by </think>")
+    if "<think>" in thought:
         raise FormatError("exactly one <think>…</think> block is allowed")
-    thought, _, rest = text[len("<think>") :].partition("</think>")
     body = _unwrap_solution(rest.strip())
     if not body:
         raise FormatError("no action after </think>")
     if track == "math":
+        if "<think>" in body or "</think>" in body:
+            raise FormatError("exactly one <think>…</think> block is allowed")
         return Completion(thought.strip(), Action(text=body, raw=body))
     tool, arguments = parse_call(body)
     return Completion(thought.strip(), Action(tool=tool, arguments=arguments, raw=body))
 
 
 def _unwrap_solution(text: str) -> str:
-    opens, closes = text.count("<solution>"), text.count("</solution>")
-    if opens == closes == 0:
+    if not text.startswith("<solution>"):
         return text
-    if opens == closes == 1 and text.startswith("<solution>") and text.endswith("</solution>"):
-        return text[len("<solution>") : -len("</solution>")].strip()
-    raise FormatError("a <solution> wrapper must enclose the whole action, once")
+    if not text.endswith("</solution>"):
+        raise FormatError("a <solution> wrapper must enclose the whole action")
+    return text[len("<solution>") : -len("</solution>")].strip()

@@ -108,12 +108,14 @@ def _convert(source: str, record, fmt: str, tally: Tally) -> Trajectory | None:
     try:
         module = importer(record, fmt)
         name = module.NAME
-        return module.convert(record, source)
+        trajectory = module.convert(record, source)
+        trajectory.model_dump_json()  # text JSON cannot carry (lone surrogates) fails here, not at write time
+        return trajectory
     except BadRecord as error:
         tally.skip(name, source, error)
-    except (ValueError, TypeError, KeyError, AttributeError) as error:
-        # A record of the right shape with a wrong type deep inside: report it, never crash the run.
-        tally.skip(name, source, BadRecord("malformed record", f"{type(error).__name__}: {error}"))
+    except Exception as error:  # noqa: BLE001 - a wrong type deep inside a record: report it, never crash the run
+        detail = " ".join(str(error).split())[:300]
+        tally.skip(name, source, BadRecord("malformed record", f"{type(error).__name__}: {detail}"))
     return None
 
 

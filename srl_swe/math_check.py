@@ -15,7 +15,7 @@ from __future__ import annotations
 import atexit
 import multiprocessing
 import threading
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import CancelledError, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 
@@ -62,38 +62,51 @@ def _get_pool() -> ProcessPoolExecutor:
         return _pool
 
 
-def _reset_pool() -> None:
-    """Kill the workers (one of them hangs) so the next call starts fresh ones."""
+def _reset_pool(broken: ProcessPoolExecutor) -> None:
+    """Kill the workers of ``broken`` (one of them hangs) so the next call starts fresh ones. Another
+    thread may already have replaced it: then nothing is done."""
     global _pool
     with _lock:
-        pool, _pool = _pool, None
-    if pool is not None:
-        for process in list(getattr(pool, "_processes", {}).values()):
-            process.kill()
-        pool.shutdown(wait=False, cancel_futures=True)
+        if _pool is not broken:
+            return
+        _pool = None
+    for process in list(getattr(broken, "_processes", {}).values()):
+        process.kill()
+    broken.shutdown(wait=False, cancel_futures=True)
 
 
-atexit.register(_reset_pool)
+@atexit.register
+def _shutdown() -> None:
+    if _pool is not None:
+        _reset_pool(_pool)
 
 
 def answers_match(completions: list[str], references: list[str], timeout_s: float = DEFAULT_TIMEOUT_S) -> list[bool]:
-    """Check each completion's boxed answer against its reference (see module docstring)."""
+    """Check each completion's boxed answer against its reference (see module docstring).
+
+    An item whose worker hangs past ``timeout_s`` is wrong and its pool is replaced; items that lose
+    their worker to that (or to any crash) are checked again on fresh workers. RuntimeError when the
+    workers cannot run at all (e.g. a script without ``if __name__ == "__main__":`` under spawn).
+    """
     if len(completions) != len(references):
         raise ValueError(f"{len(completions)} completions but {len(references)} references")
-    results: list[bool] = []
-    pending = [(c, str(r)) for c, r in zip(completions, references, strict=True)]
+    results = [False] * len(completions)
+    pending, idle_rounds = list(range(len(completions))), 0
     while pending:
-        futures = [_get_pool().submit(_verify, c, r) for c, r in pending]
-        for index, future in enumerate(futures):
+        pool = _get_pool()
+        futures = {i: pool.submit(_verify, completions[i], str(references[i])) for i in pending}
+        pending = []
+        for index, future in futures.items():
             try:
-                results.append(bool(future.result(timeout=timeout_s)))
-            except (FutureTimeout, BrokenProcessPool):
-                _reset_pool()  # the later items are resubmitted to fresh workers
-                results.append(False)
-                pending = pending[index + 1 :]
-                break
+                results[index] = bool(future.result(timeout=timeout_s))
+            except FutureTimeout:
+                _reset_pool(pool)  # the hung item stays wrong; the others are resubmitted
+            except (BrokenProcessPool, CancelledError):
+                pending.append(index)
             except Exception:  # math-verify failing on odd input: the answer is not verified
-                results.append(False)
-        else:
-            pending = []
+                pass
+        idle_rounds = idle_rounds + 1 if len(pending) == len(futures) else 0
+        if idle_rounds > 2:
+            raise RuntimeError("math-verify worker processes keep dying before answering; under the 'spawn' "
+                               "start method a calling script needs an `if __name__ == '__main__':` guard")
     return results

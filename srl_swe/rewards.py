@@ -25,13 +25,10 @@ from typing import Any
 
 from cydifflib import SequenceMatcher
 
-from srl_swe.actions import FormatError, action_text, parse_call, parse_completion
+from srl_swe.actions import FormatError, action_text, canonical_tool, parse_call, parse_completion
 from srl_swe.math_check import answers_match
 
 FORMAT_PENALTY = -1.0
-BASH_TOOLS = {"bash", "execute_bash", "run", "shell"}
-EDITOR_TOOLS = {"str_replace_editor", "file_editor", "edit"}
-SUBMIT_TOOLS = {"submit", "finish"}
 _SELECTORS = {"path"}
 
 
@@ -41,12 +38,18 @@ def similarity(predicted: str, expert: str, autojunk: bool = False) -> float:
 
 
 def completion_text(completion: Any) -> str:
-    """The generated text of a TRL completion: a string, or the last assistant message's content."""
+    """The generated text of a TRL completion: a string, or the last assistant message. When TRL's
+    response parser has moved the thinking into ``reasoning_content``, it is put back in its
+    ``<think>`` block; content given as a list of text parts is joined."""
     if isinstance(completion, str):
         return completion
     for message in reversed(completion):
-        if message.get("role") == "assistant":
-            return message.get("content") or ""
+        if isinstance(message, dict) and message.get("role") == "assistant":
+            content = message.get("content") or ""
+            if isinstance(content, list):
+                content = "".join(part.get("text", "") for part in content if isinstance(part, dict))
+            reasoning = message.get("reasoning_content") or message.get("reasoning")
+            return f"<think>\n{reasoning}\n</think>\n{content}" if reasoning else str(content)
     return ""
 
 
@@ -55,14 +58,15 @@ def _track_of(kwargs: dict, index: int) -> str:
     return tracks[index] if tracks else "swe"
 
 
-def make_action_similarity(autojunk: bool = False) -> Callable[..., list[float]]:
-    """Build the paper's step reward with the given difflib ``autojunk`` setting."""
+def make_action_similarity(autojunk: bool = False, think_prefilled: bool = False) -> Callable[..., list[float]]:
+    """Build the paper's step reward with the given difflib ``autojunk`` setting (``think_prefilled``:
+    see :func:`srl_swe.actions.parse_completion`)."""
 
     def action_similarity(completions: Sequence[Any], expert_action: Sequence[str], **kwargs) -> list[float]:
         rewards = []
         for index, (completion, expert) in enumerate(zip(completions, expert_action, strict=True)):
             try:
-                parsed = parse_completion(completion_text(completion), _track_of(kwargs, index))
+                parsed = parse_completion(completion_text(completion), _track_of(kwargs, index), think_prefilled)
             except FormatError:
                 rewards.append(FORMAT_PENALTY)
                 continue
@@ -72,31 +76,37 @@ def make_action_similarity(autojunk: bool = False) -> Callable[..., list[float]]
     return action_similarity
 
 
+def make_tool_call_similarity(think_prefilled: bool = False) -> Callable[..., list[float]]:
+    """Build the tool-aware step reward; math rows fall back to the plain action similarity."""
+
+    def tool_call_similarity(completions: Sequence[Any], expert_action: Sequence[str], **kwargs) -> list[float]:
+        rewards = []
+        for index, (completion, expert) in enumerate(zip(completions, expert_action, strict=True)):
+            track = _track_of(kwargs, index)
+            try:
+                parsed = parse_completion(completion_text(completion), track, think_prefilled)
+            except FormatError:
+                rewards.append(FORMAT_PENALTY)
+                continue
+            if track == "math":
+                rewards.append(similarity(parsed.action.text, expert))
+            else:
+                action = parsed.action
+                rewards.append(call_similarity(action.tool, action.arguments, *parse_call(expert)))
+        return rewards
+
+    return tool_call_similarity
+
+
 action_similarity = make_action_similarity()
-
-
-def tool_call_similarity(completions: Sequence[Any], expert_action: Sequence[str], **kwargs) -> list[float]:
-    """Tool-aware step reward; math rows fall back to the plain action similarity."""
-    rewards = []
-    for index, (completion, expert) in enumerate(zip(completions, expert_action, strict=True)):
-        track = _track_of(kwargs, index)
-        try:
-            parsed = parse_completion(completion_text(completion), track)
-        except FormatError:
-            rewards.append(FORMAT_PENALTY)
-            continue
-        if track == "math":
-            rewards.append(similarity(parsed.action.text, expert))
-        else:
-            rewards.append(call_similarity(parsed.action.tool, parsed.action.arguments, *parse_call(expert)))
-    return rewards
+tool_call_similarity = make_tool_call_similarity()
 
 
 def call_similarity(tool: str, arguments: dict[str, str], expert_tool: str, expert_args: dict[str, str]) -> float:
     """Score one predicted call against the expert's (see the module docstring for the rule)."""
-    if _tool_family(tool) != _tool_family(expert_tool):
+    if canonical_tool(tool) != canonical_tool(expert_tool):
         return 0.0
-    selectors = _SELECTORS | ({"command"} if _tool_family(expert_tool) != "bash" else set())
+    selectors = _SELECTORS | ({"command"} if canonical_tool(expert_tool) != "bash" else set())
     scores = [1.0]
     for key in expert_args.keys() | arguments.keys():
         mine, theirs = arguments.get(key), expert_args.get(key)
@@ -107,13 +117,6 @@ def call_similarity(tool: str, arguments: dict[str, str], expert_tool: str, expe
         else:
             scores.append(similarity(_squash(mine), _squash(theirs)))
     return min(scores)
-
-
-def _tool_family(tool: str) -> str:
-    for family, names in (("bash", BASH_TOOLS), ("editor", EDITOR_TOOLS), ("submit", SUBMIT_TOOLS)):
-        if tool in names:
-            return family
-    return tool
 
 
 def _normalise_selector(key: str, value: str) -> str:

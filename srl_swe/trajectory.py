@@ -21,9 +21,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 SCHEMA_VERSION = 1
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)  # read once at import: os.umask can only be read by setting it
 
 
 class _Record(BaseModel):
@@ -70,6 +72,15 @@ class Action(_Record):
     arguments: dict[str, str] = Field(default_factory=dict)
     text: str = ""
     raw: str = ""
+
+    @model_validator(mode="after")
+    def _writable(self) -> Action:
+        """A tool call must be writable as function markup (the training target); ValueError if not."""
+        if self.tool is not None:
+            from srl_swe.actions import render_call  # actions builds on this module
+
+            render_call(self.tool, self.arguments)
+        return self
 
     @property
     def is_tool_call(self) -> bool:
@@ -157,17 +168,11 @@ def atomic_output(path: str | Path, mode: str = "w"):
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the user's usual mode
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file the user's usual mode
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def write_trajectories(path: str | Path, trajectories: Iterable[Trajectory]) -> int:

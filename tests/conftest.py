@@ -12,12 +12,14 @@ def tiny_tokenizer():
     from transformers import PreTrainedTokenizerFast
     from trl.chat_template_utils import qwen2_5_chat_template
 
-    specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<think>", "</think>"]
+    # <think> tags stay ordinary text: TRL decodes completions with skip_special_tokens=True.
+    specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
     tokenizer = Tokenizer(models.BPE())
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
     corpus = ["<function=bash>\n<parameter=command>ls -la /testbed</parameter>\n</function>",
-              "OBSERVATION:\nsetup.py\ncalc/\n", "You are an expert software engineer.", "def divide(a, b):"] * 20
+              "OBSERVATION:\nsetup.py\ncalc/\n", "<think>\nfirst look around\n</think>\n",
+              "You are an expert software engineer.", "def divide(a, b):"] * 20
     trainer = trainers.BpeTrainer(vocab_size=400, special_tokens=specials,
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
     tokenizer.train_from_iterator(corpus, trainer)

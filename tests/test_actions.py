@@ -84,7 +84,9 @@ def test_find_calls_splits_prose_and_several_calls():
     "completion, reason",
     [
         ("<function=bash>\n<parameter=command>ls</parameter>\n</function>", "start with <think>"),
-        ("<think>a</think><think>b</think>x", "exactly one"),
+        ("<think>a<think>b</think>x", "exactly one"),
+        ("<think>a</think><think>b</think>x", "not a tool call"),
+        ("<think>never closed", "not closed"),
         ("<think>plan</think>", "no action"),
         ("<think>plan</think> I will run ls", "not a tool call"),
         ("<think>plan</think><function=bash>\n<parameter=command>ls</parameter>\n</function> and more", "text after"),
@@ -108,3 +110,21 @@ def test_math_completion_is_the_text_after_think():
     parsed = parse_completion("<think>scratch</think>\n2. **Coprime pairs**: 2^8 = 256", track="math")
     assert parsed.action.text == "2. **Coprime pairs**: 2^8 = 256"
     assert parsed.action.tool is None
+
+
+def test_math_step_may_not_hold_a_second_think_block():
+    with pytest.raises(FormatError, match="exactly one"):
+        parse_completion("<think>a</think>step one <think>b</think>", track="math")
+
+
+def test_tags_inside_argument_values_are_just_text():
+    call = render_call("bash", {"command": 'grep -rn "<solution>" . && echo "</think>"'})
+    parsed = parse_completion(f"<think>find it</think>\n{call}")
+    assert parsed.action.arguments["command"] == 'grep -rn "<solution>" . && echo "</think>"'
+
+
+def test_prefilled_think_completions_start_inside_the_thought():
+    call = render_call("submit", {})
+    assert parse_completion(f"I am done.\n</think>\n{call}", think_prefilled=True).action.tool == "submit"
+    with pytest.raises(FormatError):
+        parse_completion(f"I am done.\n</think>\n{call}")

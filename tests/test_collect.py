@@ -56,7 +56,7 @@ EXPECTED = {
     5: "missing field: 'instance_id' is missing",
     6: "no steps",
     7: "unparseable tool call: parameter 'command' is not closed",
-    8: "unparseable tool call: 'arguments of bash' is not valid JSON",
+    8: "unparseable tool call: arguments of bash are not valid JSON",
     9: "malformed JSON field: 'messages' is not valid JSON",
 }
 

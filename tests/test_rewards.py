@@ -124,3 +124,26 @@ def test_math_answer_is_safe_from_threads():
 def test_math_answer_needs_references():
     with pytest.raises(ValueError, match="answer"):
         math_answer(["\\boxed{1}"])
+
+
+def test_trl_parsed_completions_with_reasoning_content_and_parts():
+    expert = bash("ls")
+    moved = [{"role": "assistant", "content": expert, "reasoning_content": "look around"}]
+    parts = [{"role": "assistant", "content": [{"type": "text", "text": completion(expert)}]}]
+    assert action_similarity([moved, parts], expert_action=[expert, expert]) == [1.0, 1.0]
+
+
+def test_think_prefilled_templates():
+    expert = bash("ls")
+    prefilled = make_action_similarity(think_prefilled=True)
+    assert prefilled(["look around\n</think>\n" + expert], expert_action=[expert]) == [1.0]
+    assert action_similarity(["look around\n</think>\n" + expert], expert_action=[expert]) == [FORMAT_PENALTY]
+
+
+def test_a_hung_check_costs_only_its_own_item(monkeypatch):
+    from srl_swe import math_check
+
+    # A nested \boxed chain of this depth makes math-verify's parser work far past a 0.3 s budget.
+    slow = "\\boxed{" + "+".join(f"\\frac{{{i}}}{{x^{{{i}}}}}" for i in range(1, 400)) + "}"
+    results = math_check.answers_match(["\\boxed{2}", slow, "\\boxed{3}"], ["2", "1", "3"], timeout_s=0.3)
+    assert results == [True, False, True]

@@ -5,7 +5,7 @@ import torch
 from transformers import Qwen2Config, Qwen2ForCausalLM
 from trl import GRPOConfig, GRPOTrainer
 
-from srl_swe.actions import tool_action
+from srl_swe.actions import render_call, render_completion, tool_action
 from srl_swe.rewards import FORMAT_PENALTY, action_similarity, tool_call_similarity
 from srl_swe.steps import StepOptions, build_step_dataset
 from srl_swe.trajectory import Provenance, Step, SweTask, Trajectory, write_trajectories
@@ -34,3 +34,12 @@ def test_grpo_step_with_our_rewards_on_our_dataset(tmp_path, tiny_tokenizer):
     # an untrained model never writes "<think>…</think> + one call": every completion is a format error
     assert logged["rewards/action_similarity/mean"] == FORMAT_PENALTY
     assert logged["rewards/tool_call_similarity/mean"] == FORMAT_PENALTY
+
+
+def test_a_perfect_completion_survives_trl_decoding(tiny_tokenizer):
+    """TRL decodes generated ids with skip_special_tokens=True: the think tags and the markup must
+    survive that, or every completion would score -1."""
+    expert = render_call("bash", {"command": "ls /testbed"})
+    ids = tiny_tokenizer(render_completion("look around", tool_action("bash", {"command": "ls /testbed"})))["input_ids"]
+    decoded = tiny_tokenizer.decode(ids + [tiny_tokenizer.eos_token_id], skip_special_tokens=True)
+    assert action_similarity([decoded], expert_action=[expert]) == [1.0]

@@ -12,9 +12,12 @@ import json
 import re
 import shlex
 from collections.abc import Callable
+from pathlib import PurePath
 from typing import Any
 
-from srl_swe.actions import FormatError, find_calls, tool_action
+from pydantic import ValidationError
+
+from srl_swe.actions import FormatError, canonical_tool, find_calls, tool_action
 from srl_swe.trajectory import MathTask, Outcome, Provenance, Step, SweTask, Trajectory
 
 
@@ -55,7 +58,6 @@ def json_loads_field(value: Any, field: str) -> Any:
         raise BadRecord("malformed JSON field", f"{field!r} is not valid JSON ({exc.msg})") from None
 
 
-TOOL_ALIASES = {"execute_bash": "bash", "file_editor": "str_replace_editor", "finish": "submit"}
 _DROPPED_ARGUMENTS = {"security_risk"}
 
 
@@ -68,7 +70,7 @@ def canonical_call(tool: str, arguments: dict[str, Any]) -> tuple[str, dict[str,
     submit): ``execute_bash(cmd=…)`` → ``bash(command=…)``, ``file_editor`` → ``str_replace_editor``,
     ``finish(…)`` and mini-swe-agent's ``echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT …`` → ``submit()``;
     OpenHands' ``security_risk`` and a false ``is_input`` are dropped."""
-    name = TOOL_ALIASES.get(tool, tool)
+    name = canonical_tool(tool)
     if name == "submit" or (name == "bash" and _MINI_SUBMIT.match(str(arguments.get("command", "")).strip())):
         return "submit", {}
     args = {key: value for key, value in arguments.items() if key not in _DROPPED_ARGUMENTS}
@@ -85,6 +87,8 @@ def call_step(thought: str, tool: str, arguments: dict[str, Any], raw: str = "")
     name, args = canonical_call(tool, arguments)
     try:
         return Step(thought=thought, action=tool_action(name, args, raw))
+    except ValidationError as exc:
+        raise BadRecord("unparseable tool call", exc.errors()[0]["msg"].removeprefix("Value error, ")) from None
     except ValueError as exc:
         raise BadRecord("unparseable tool call", str(exc)) from None
 
@@ -119,15 +123,19 @@ def _unwrap_value(value: str) -> str:
 def openai_call_steps(thought: str, tool_calls: list[dict]) -> list[Step]:
     """Steps from OpenAI ``tool_calls`` (arguments as a dict or a JSON string); thought on the first."""
     steps = []
+    if not isinstance(tool_calls, list):
+        raise BadRecord("unparseable tool call", f"tool_calls is a {type(tool_calls).__name__}, not a list")
     for index, call in enumerate(tool_calls):
-        function = call.get("function") or {}
-        name = function.get("name")
+        function = call.get("function") if isinstance(call, dict) else None
+        name = function.get("name") if isinstance(function, dict) else None
         if not name:
             raise BadRecord("unparseable tool call", "a tool call has no function name")
-        try:
-            arguments = json_loads_field(function.get("arguments") or {}, f"arguments of {name}")
-        except BadRecord as error:
-            raise BadRecord("unparseable tool call", str(error).split(": ", 1)[1]) from None
+        arguments = function.get("arguments") or {}
+        if isinstance(arguments, str):
+            try:
+                arguments = json.loads(arguments)
+            except ValueError as exc:
+                raise BadRecord("unparseable tool call", f"arguments of {name} are not valid JSON ({exc})") from None
         if not isinstance(arguments, dict):
             raise BadRecord("unparseable tool call", f"arguments of {name} are not a JSON object")
         raw = json.dumps(call, ensure_ascii=False)
@@ -167,6 +175,9 @@ def cli_step(thought: str, command: str) -> Step:
     return call_step(thought, "bash", {"command": command}, command)
 
 
+_EDITOR_FLAGS = {"--file_text", "--old_str", "--new_str", "--insert_line", "--view_range"}
+
+
 def _editor_cli_arguments(command: str) -> dict[str, str] | None:
     """``str_replace_editor CMD PATH [--flag value…]`` → arguments; None if it does not parse."""
     try:
@@ -179,12 +190,14 @@ def _editor_cli_arguments(command: str) -> dict[str, str] | None:
     rest = words[3:]
     while rest:
         flag = rest.pop(0)
-        if not flag.startswith("--"):
+        if flag not in _EDITOR_FLAGS:
             return None
         values = []
-        while rest and not rest[0].startswith("--"):
+        while rest and rest[0] not in _EDITOR_FLAGS:
             values.append(rest.pop(0))
         key = flag[2:]
+        if key == "view_range" and not all(v.lstrip("-").isdigit() for v in values):
+            return None
         arguments[key] = json.dumps([int(v) for v in values]) if key == "view_range" else " ".join(values)
     return arguments
 
@@ -222,50 +235,87 @@ def clean_observation(text: str) -> str:
     return _OBSERVATION_PREFIX.sub("", text, count=1)
 
 
-def is_observation(text: str) -> bool:
-    return bool(_OBSERVATION_PREFIX.match(text))
-
-
-def attach_observation(steps: list[Step], observation: str) -> None:
-    """Give a tool result to its step: the earliest of the trailing steps still without one (tool
-    results come in call order), or append it to the last step's observation."""
-    if not steps:
-        raise BadRecord("observation before any action")
-    index = len(steps)
-    while index > 0 and steps[index - 1].observation is None:
-        index -= 1
-    if index == len(steps):
-        last = steps[-1]
-        steps[-1] = last.model_copy(update={"observation": f"{last.observation}\n{observation}"})
-    else:
-        steps[index] = steps[index].model_copy(update={"observation": observation})
-
-
 def walk_chat(
     messages: list[dict], assistant_steps: Callable[[dict, str], list[Step]], text_key: str = "content",
     assistant_roles: tuple[str, ...] = ("assistant",),
 ) -> tuple[str, list[Step]]:
     """``(task_text, steps)`` from a chat: the first user turn is the task; each assistant turn gives
-    its steps through ``assistant_steps(message, text)``; a user or tool turn answers the pending steps
-    of the turn before it. User turns that answer nothing (format-error notes, nudges) are not context
-    of any step and are dropped."""
-    task_text, steps = "", []
+    its steps through ``assistant_steps(message, text)``; a user or tool turn answers a step of the
+    assistant turn just before it — the one whose call id it names (``tool_call_id``, SWE-agent's
+    ``tool_call_ids``), else the first one still unanswered. User turns that answer nothing (format-error
+    notes, nudges) are not context of any step and are dropped."""
+    if not isinstance(messages, list):
+        raise BadRecord("malformed record", f"messages are a {type(messages).__name__}, not a list")
+    task_text, steps, turn, ids = "", [], [], {}
     for message in messages:
         if not isinstance(message, dict):
             raise BadRecord("malformed message", f"a message is a {type(message).__name__}, not an object")
         role, text = message.get("role"), content_text(message.get(text_key))
         if role in assistant_roles:
-            steps.extend(assistant_steps(message, text))
+            new = assistant_steps(message, text)
+            turn = list(range(len(steps), len(steps) + len(new)))
+            ids = _call_ids(message, turn)
+            steps.extend(new)
         elif role in ("user", "tool") and not task_text and not steps:
             task_text = text
-        elif role in ("user", "tool") and steps and steps[-1].observation is None:
-            attach_observation(steps, clean_observation(text))
+        elif role in ("user", "tool"):
+            index = _answered_step(message, turn, ids, steps)
+            if index is not None:
+                steps[index] = with_observation(steps[index], clean_observation(text))
     return task_text, steps
+
+
+def _call_ids(message: dict, turn: list[int]) -> dict[str, int]:
+    calls = message.get("tool_calls")
+    if not isinstance(calls, list) or len(calls) != len(turn):
+        return {}
+    return {str(call["id"]): index for call, index in zip(calls, turn, strict=True)
+            if isinstance(call, dict) and call.get("id")}
+
+
+def _answered_step(message: dict, turn: list[int], ids: dict[str, int], steps: list[Step]) -> int | None:
+    named = message.get("tool_call_ids")
+    named = [message.get("tool_call_id"), *(named if isinstance(named, list) else [])]
+    for call_id in named:
+        index = ids.get(str(call_id)) if call_id else None
+        if index is not None and steps[index].observation is None:
+            return index
+    return next((index for index in turn if steps[index].observation is None), None)
+
+
+def with_observation(step: Step, observation: str) -> Step:
+    return step.model_copy(update={"observation": observation})
+
+
+_TRUE, _FALSE = {"true", "yes", "1", "1.0"}, {"false", "no", "0", "0.0"}
+
+
+def as_resolved(value: Any, field: str) -> bool | None:
+    """A source's resolved flag as True/False/None: bools, 0/1, and the strings true/false/yes/no."""
+    if value is None or isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if isinstance(value, int | float | str) and text in _TRUE | _FALSE:
+        return text in _TRUE
+    raise BadRecord("malformed field", f"{field!r} should be a boolean, got {str(value)[:40]!r}")
+
+
+def content_id(prefix: str, text: str) -> str:
+    """A stable id for sources without one, from the task text."""
+    return f"{prefix}-{hashlib.sha1(text.encode('utf-8', 'replace')).hexdigest()[:12]}"
+
+
+def file_stem(source: str) -> str:
+    """``dir/acme__calc-12.traj.json:3`` → ``acme__calc-12``: the instance id scaffolds put in file names."""
+    name = PurePath(source.split(":")[0]).name
+    for suffix in (".json", ".traj"):
+        name = name.removesuffix(suffix)
+    return name
 
 
 def trajectory_id(source_format: str, instance_id: str, source: str) -> str:
     """A stable id: readable instance id plus a short hash of where the record came from."""
-    digest = hashlib.sha1(f"{source_format}|{source}".encode()).hexdigest()[:10]
+    digest = hashlib.sha1(f"{source_format}|{source}".encode("utf-8", "replace")).hexdigest()[:10]
     return f"{instance_id}.{digest}"
 
 

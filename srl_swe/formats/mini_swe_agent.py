@@ -9,13 +9,13 @@ about: it is not a step. mini-swe-agent does not grade runs: ``resolved`` stays 
 
 from __future__ import annotations
 
-from pathlib import PurePath
 from typing import Any
 
 from srl_swe.formats.common import (
     cli_step,
     extract_issue,
     fenced_command,
+    file_stem,
     openai_call_steps,
     require,
     swe_trajectory,
@@ -36,7 +36,7 @@ def detect(record: dict[str, Any]) -> bool:
 def convert(record: dict[str, Any], source: str) -> Any:
     messages, info = require(record, "messages", "info")
     task_text, steps = walk_chat(messages, _assistant_steps)
-    instance_id = record.get("instance_id") or _stem(source)
+    instance_id = record.get("instance_id") or file_stem(source)
     task = {"instance_id": instance_id, "problem_statement": extract_issue(task_text)}
     outcome = {"patch": info.get("submission") or "", "exit_status": info.get("exit_status") or ""}
     model = ((info.get("config") or {}).get("model") or {}).get("model_name", "")
@@ -52,6 +52,3 @@ def _assistant_steps(message: dict, text: str) -> list:
             return [cli_step(*found)]
     return []
 
-
-def _stem(source: str) -> str:
-    return PurePath(source.split(":")[0]).name.removesuffix(".json").removesuffix(".traj")

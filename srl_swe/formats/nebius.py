@@ -12,7 +12,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from srl_swe.formats.common import cli_step, extract_issue, fenced_command, require, swe_trajectory, walk_chat
+from srl_swe.formats.common import (
+    as_resolved,
+    cli_step,
+    extract_issue,
+    fenced_command,
+    require,
+    swe_trajectory,
+    walk_chat,
+)
 
 NAME = "nebius"
 
@@ -28,7 +36,7 @@ def convert(record: dict[str, Any], source: str) -> Any:
     task_text, steps = walk_chat(items, _ai_steps, text_key="text", assistant_roles=("ai",))
     target = record.get("target")
     outcome = {
-        "resolved": None if target is None else bool(target),
+        "resolved": as_resolved(target, "target"),
         "patch": record.get("generated_patch") or "",
         "exit_status": record.get("exit_status") or "",
     }

@@ -8,10 +8,17 @@ Optional columns used when present: ``instance_id``, ``problem_statement``, ``re
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
-from srl_swe.formats.common import BadRecord, extract_issue, openai_call_steps, swe_trajectory, walk_chat
+from srl_swe.formats.common import (
+    BadRecord,
+    as_resolved,
+    content_id,
+    extract_issue,
+    openai_call_steps,
+    swe_trajectory,
+    walk_chat,
+)
 
 NAME = "openai-chat"
 
@@ -34,10 +41,9 @@ def convert(record: dict[str, Any], source: str) -> Any:
         raise BadRecord("missing field", "'messages' is missing")
     task_text, steps = walk_chat(messages, _assistant_steps)
     problem = record.get("problem_statement") or extract_issue(task_text)
-    instance_id = record.get("instance_id") or "chat-" + hashlib.sha1(problem.encode()).hexdigest()[:12]
-    resolved = record.get("resolved")
+    instance_id = record.get("instance_id") or content_id("chat", problem)
     outcome = {
-        "resolved": None if resolved is None else bool(resolved),
+        "resolved": as_resolved(record.get("resolved"), "resolved"),
         "patch": record.get("model_patch") or record.get("patch") or "",
         "exit_status": str(record.get("exit_status") or ""),
     }

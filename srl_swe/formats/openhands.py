@@ -19,12 +19,13 @@ from typing import Any
 
 from srl_swe.formats.common import (
     BadRecord,
-    attach_observation,
+    as_resolved,
     call_step,
     extract_issue,
     json_loads_field,
     require,
     swe_trajectory,
+    with_observation,
 )
 
 NAME = "openhands"
@@ -51,13 +52,13 @@ def convert(record: dict[str, Any], source: str) -> Any:
             if step is not None:
                 steps.append(step)
         elif event.get("observation") not in (None, *_NOT_OBSERVED) and steps and steps[-1].observation is None:
-            attach_observation(steps, str(event.get("content") or ""))
+            steps[-1] = with_observation(steps[-1], str(event.get("content") or ""))
     instance = record.get("instance") or record.get("swe_instance") or {}
     problem = instance.get("problem_statement") or extract_issue(record.get("instruction") or "")
     test_result = record.get("test_result") or {}
     report = record.get("report") or test_result.get("report") or {}
     outcome = {
-        "resolved": report.get("resolved"),
+        "resolved": as_resolved(report.get("resolved"), "report.resolved"),
         "patch": test_result.get("git_patch") or record.get("git_patch") or "",
         "exit_status": str(record.get("error") or ""),
     }

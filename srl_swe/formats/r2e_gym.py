@@ -9,9 +9,18 @@ instance id is ``ds.instance_id`` (SWE-bench rows) or the ``docker_image`` (R2E-
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from srl_swe.formats.common import BadRecord, clean_observation, extract_issue, markup_steps, require, swe_trajectory
+from srl_swe.formats.common import (
+    BadRecord,
+    as_resolved,
+    clean_observation,
+    extract_issue,
+    markup_steps,
+    require,
+    swe_trajectory,
+)
 
 NAME = "r2e-gym"
 
@@ -41,11 +50,19 @@ def convert(record: dict[str, Any], source: str) -> Any:
     }
     reward = record.get("reward")
     outcome = {
-        "resolved": None if reward is None else float(reward) >= 1.0,
+        "resolved": _resolved(reward),
         "patch": record.get("output_patch") or "",
         "exit_status": record.get("exit_reason") or "",
     }
     return swe_trajectory(NAME, source, steps, task, outcome)
+
+
+def _resolved(reward: Any) -> bool | None:
+    if reward is None or isinstance(reward, bool):
+        return as_resolved(reward, "reward")
+    if not isinstance(reward, int | float) or not math.isfinite(reward):
+        raise BadRecord("malformed field", f"'reward' should be a number, got {str(reward)[:40]!r}")
+    return reward >= 1.0
 
 
 def _observation(raw: dict) -> str:

@@ -11,16 +11,15 @@ resolved-only import keeps the verified solutions. The reference answer is the l
 
 from __future__ import annotations
 
-import hashlib
 import re
 from typing import Any
 
-from srl_swe.formats.common import BadRecord, math_trajectory, require
+from srl_swe.formats.common import BadRecord, as_resolved, content_id, math_trajectory, require
 from srl_swe.math_check import last_boxed
 from srl_swe.trajectory import Action, MathTask, Step
 
 NAME = "s1k"
-_STEP_START = re.compile(r"^[ \t]*(\d+)\.[ \t]+\*\*", re.M)
+_STEP_START = re.compile(r"^(\d+)\.[ \t]+\*\*", re.M)  # at column 0: indented lists are sub-items
 _SHORT_ANSWER = 80
 
 
@@ -33,13 +32,12 @@ def convert(record: dict[str, Any], source: str) -> Any:
     attempt = "\n".join(attempt) if isinstance(attempt, list) else str(attempt)
     preamble, texts = numbered_steps(attempt)
     task = MathTask(
-        instance_id="s1k-" + hashlib.sha1(question.encode()).hexdigest()[:12],
+        instance_id=content_id("s1k", question),
         question=question,
         answer=reference_answer(record.get("solution")),
     )
     steps = [Step(action=Action(text=text, raw=text)) for text in texts]
-    grade = record.get("deepseek_grade")
-    resolved = None if grade is None else str(grade).strip().lower() == "yes"
+    resolved = as_resolved(record.get("deepseek_grade"), "deepseek_grade")
     return math_trajectory(NAME, source, task, preamble, steps, resolved, teacher="deepseek-r1")
 
 

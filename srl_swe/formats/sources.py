@@ -29,14 +29,9 @@ def input_files(paths: list[Path]) -> Iterator[Path]:
     suffixes inside folders are ignored, a named file is always read (its content decides)."""
     for path in paths:
         if path.is_dir():
-            yield from sorted(p for p in path.rglob("*") if p.is_file() and _suffix(p) in READABLE)
+            yield from sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in READABLE)
         else:
             yield path
-
-
-def _suffix(path: Path) -> str:
-    """``.traj.json`` → ``.json``; ``x.jsonl.gz`` is not supported (decompress first)."""
-    return path.suffix.lower()
 
 
 def read_records(path: Path) -> Iterator[Item]:
@@ -44,7 +39,7 @@ def read_records(path: Path) -> Iterator[Item]:
     if not path.exists():
         yield str(path), BadRecord("unreadable file", "no such file")
         return
-    suffix = _suffix(path)
+    suffix = path.suffix.lower()  # compressed files (.gz) are not read: decompress them first
     if suffix in PARQUET_SUFFIXES:
         yield from _parquet_records(path)
     elif suffix in JSONL_SUFFIXES:
@@ -57,18 +52,29 @@ def _jsonl_records(path: Path) -> Iterator[Item]:
     with open(path, "rb") as handle:
         for number, line in enumerate(handle, start=1):
             if line.strip():
-                yield f"{path}:{number}", _decode(line)
+                yield f"{path}:{number}", _decode(line.removeprefix(BOM) if number == 1 else line)
+
+
+BOM = b"\xef\xbb\xbf"
+
+
+def _loads(data: bytes) -> Any:
+    """json.loads that reports every failure as BadRecord (bad UTF-8, syntax, absurd nesting or numbers)."""
+    try:
+        return json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise BadRecord("not UTF-8", f"invalid byte at offset {exc.start}") from None
+    except json.JSONDecodeError as exc:
+        raise BadRecord("malformed JSON", f"{exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except (ValueError, RecursionError) as exc:
+        raise BadRecord("malformed JSON", str(exc)[:200]) from None
 
 
 def _decode(data: bytes) -> dict[str, Any] | BadRecord:
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return BadRecord("not UTF-8", f"invalid byte at offset {exc.start}")
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        return BadRecord("malformed JSON", f"{exc.msg} at column {exc.colno}")
+        value = _loads(data)
+    except BadRecord as error:
+        return error
     if not isinstance(value, dict):
         return BadRecord("malformed JSON", f"expected an object, got {type(value).__name__}")
     return value
@@ -76,14 +82,14 @@ def _decode(data: bytes) -> dict[str, Any] | BadRecord:
 
 def _json_or_jsonl_records(path: Path) -> Iterator[Item]:
     """A ``.json``/``.traj`` file: one object, a list of objects, or (misnamed) JSON lines."""
-    data = path.read_bytes()
+    data = path.read_bytes().removeprefix(BOM)
     try:
-        value = json.loads(data.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        yield str(path), BadRecord("not UTF-8", f"invalid byte at offset {exc.start}")
-        return
-    except json.JSONDecodeError:
-        yield from _jsonl_records(path)
+        value = _loads(data)
+    except BadRecord as error:
+        if error.kind == "malformed JSON" and _looks_like_jsonl(data):
+            yield from _jsonl_records(path)
+        else:  # e.g. a truncated .traj: one message for the file, not one per line
+            yield str(path), error
         return
     if isinstance(value, dict):
         yield str(path), value
@@ -95,6 +101,11 @@ def _json_or_jsonl_records(path: Path) -> Iterator[Item]:
         yield str(path), BadRecord("malformed JSON", f"top level is a {type(value).__name__}")
 
 
+def _looks_like_jsonl(data: bytes) -> bool:
+    first = next((line for line in data.splitlines() if line.strip()), b"")
+    return isinstance(_decode(first), dict)
+
+
 def _parquet_records(path: Path, batch_size: int = 256) -> Iterator[Item]:
     import pyarrow.parquet as pq
 
@@ -104,7 +115,10 @@ def _parquet_records(path: Path, batch_size: int = 256) -> Iterator[Item]:
         yield str(path), BadRecord("unreadable file", f"not a Parquet file ({exc})")
         return
     row = 0
-    for batch in reader.iter_batches(batch_size=batch_size):
-        for record in batch.to_pylist():
-            yield f"{path}:row {row}", record
-            row += 1
+    try:
+        for batch in reader.iter_batches(batch_size=batch_size):
+            for record in batch.to_pylist():
+                yield f"{path}:row {row}", record
+                row += 1
+    except Exception as exc:  # corrupt data pages surface only while reading
+        yield f"{path}:row {row}", BadRecord("unreadable file", f"Parquet data from row {row} on: {exc}")

@@ -10,13 +10,13 @@ Demonstrations (``is_demo``) are skipped. SWE-agent does not grade runs: ``resol
 
 from __future__ import annotations
 
-from pathlib import PurePath
 from typing import Any
 
 from srl_swe.formats.common import (
     BadRecord,
     cli_step,
     extract_issue,
+    file_stem,
     json_loads_field,
     openai_call_steps,
     require,
@@ -59,7 +59,7 @@ def _instance_from_source(record: dict, source: str) -> str:
     environment = record.get("environment")
     if isinstance(environment, str) and environment not in ("", "main", "swe_main"):
         return environment
-    name = PurePath(source.split(":")[0]).name.removesuffix(".traj").removesuffix(".json")
+    name = file_stem(source)
     if not name:
         raise BadRecord("missing field", "no instance id (replay_config, environment or file name)")
     return name

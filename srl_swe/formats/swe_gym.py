@@ -9,10 +9,17 @@ no patch and no ``resolved`` flag — the split itself holds only successful run
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
-from srl_swe.formats.common import extract_issue, markup_steps, require, swe_trajectory, walk_chat
+from srl_swe.formats.common import (
+    as_resolved,
+    content_id,
+    extract_issue,
+    markup_steps,
+    require,
+    swe_trajectory,
+    walk_chat,
+)
 
 NAME = "swe-gym"
 
@@ -35,9 +42,8 @@ def convert(record: dict[str, Any], source: str) -> Any:
     (messages,) = require(record, "messages")
     task_text, steps = walk_chat(messages, _assistant_steps)
     problem = extract_issue(task_text)
-    instance_id = record.get("instance_id") or "swe-gym-" + hashlib.sha1(problem.encode()).hexdigest()[:12]
-    resolved = record.get("resolved")
-    outcome = {"resolved": None if resolved is None else bool(resolved)}
+    instance_id = record.get("instance_id") or content_id("swe-gym", problem)
+    outcome = {"resolved": as_resolved(record.get("resolved"), "resolved")}
     return swe_trajectory(NAME, source, steps, {"instance_id": instance_id, "problem_statement": problem}, outcome)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from srl_swe.formats.common import (
     BadRecord,
+    as_resolved,
     cli_step,
     extract_issue,
     fenced_command,
@@ -39,8 +40,7 @@ def convert(record: dict[str, Any], source: str) -> Any:
         raise BadRecord("malformed JSON field", "'messages' is not a list")
     task_text, steps = walk_chat(messages, _assistant_steps)
     task = {"instance_id": instance_id, "problem_statement": extract_issue(task_text)}
-    resolved = record.get("resolved")
-    outcome = {"resolved": None if resolved is None else bool(resolved), "patch": record.get("patch") or ""}
+    outcome = {"resolved": as_resolved(record.get("resolved"), "resolved"), "patch": record.get("patch") or ""}
     trajectory = swe_trajectory(NAME, source, steps, task, outcome, teacher=record.get("model") or "")
     return trajectory.model_copy(update={"id": str(record.get("traj_id") or trajectory.id)})
 
