@@ -22,7 +22,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -58,16 +58,18 @@ class StepOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    history: int | Literal["all"] | None = Field(None, description="previous steps shown; None = track default")
+    history: Annotated[int, Field(ge=0)] | Literal["all"] | None = None
+    """Previous steps shown in the context; None = the track's default (see ``shown``)."""
     targets: Literal["paper", "all"] = "paper"
     max_observation_chars: int = Field(8000, ge=200)
     title_hint: bool = False
 
-    def history_for(self, track: str) -> int | None:
-        """Number of previous steps to show; None means all of them."""
-        if self.history is None:
-            return 2 if track == "swe" else None
-        return None if self.history == "all" else self.history
+    def shown(self, previous: list[Step], track: str) -> list[Step]:
+        """The previous steps a prompt shows: the last ``history`` ones (default 2 for SWE, all for math)."""
+        window = (2 if track == "swe" else None) if self.history is None else self.history
+        if window is None or window == "all":
+            return previous
+        return previous[len(previous) - window :] if window else []
 
 
 def swe_prompt(problem_statement: str, previous: list[Step], options: StepOptions) -> list[dict[str, str]]:
@@ -76,8 +78,7 @@ def swe_prompt(problem_statement: str, previous: list[Step], options: StepOption
     This is the prompt the policy sees both in training and when the agent runs it, so a trained policy
     is evaluated the way it learned.
     """
-    window = options.history_for("swe")
-    shown = previous if window is None else previous[len(previous) - window :] if window else []
+    shown = options.shown(previous, "swe")
     messages = [
         {"role": "system", "content": prompts.SWE_SYSTEM},
         {"role": "user", "content": prompts.swe_task_turn(problem_statement, len(previous) - len(shown), len(shown))},
@@ -92,8 +93,7 @@ def swe_prompt(problem_statement: str, previous: list[Step], options: StepOption
 def math_prompt(task: MathTask, preamble: str, previous: list[Step], target: Step | None,
                 options: StepOptions) -> list[dict[str, str]]:
     """Chat messages asking for the next math step (the paper's Fig. 3 layout)."""
-    window = options.history_for("math")
-    shown = [step.action.text for step in (previous if window is None else previous[len(previous) - window :])]
+    shown = [step.action.text for step in options.shown(previous, "math")]
     so_far = ([preamble.strip()] if preamble.strip() else []) + shown
     title = step_title(target.action.text) if options.title_hint and target is not None else None
     return [

@@ -129,3 +129,9 @@ def test_sft_mask_rejects_templates_that_rewrite_history(tiny_tokenizer):
     messages = sft_messages(swe_trajectory(3), 8000)
     with pytest.raises(ValueError, match="prefix-preserving"):
         assistant_mask(messages, tokenizer)
+
+
+def test_history_zero_shows_only_the_issue():
+    prompt = list(step_examples(swe_trajectory(4), StepOptions(history=0)))[2]["prompt"]
+    assert [m["role"] for m in prompt] == ["system", "user"]
+    assert "2 step(s) have been taken" in prompt[1]["content"]

@@ -60,7 +60,7 @@ def convert(record: dict[str, Any], source: str) -> Any:
 def _resolved(reward: Any) -> bool | None:
     if reward is None or isinstance(reward, bool):
         return as_resolved(reward, "reward")
-    if not isinstance(reward, int | float) or not math.isfinite(reward):
+    if not isinstance(reward, int | float) or (isinstance(reward, float) and not math.isfinite(reward)):
         raise BadRecord("malformed field", f"'reward' should be a number, got {str(reward)[:40]!r}")
     return reward >= 1.0
 
