@@ -15,6 +15,8 @@ from srl_swe.formats import FORMATS
 from srl_swe.steps import StepOptions, build_step_dataset
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Supervised Reinforcement Learning for SWE agents.")
+sandbox_app = typer.Typer(no_args_is_help=True, help="Build and manage the Docker sandboxes.")
+app.add_typer(sandbox_app, name="sandbox")
 console = Console(stderr=True)
 MAX_PRINTED_SKIPS = 50
 
@@ -126,3 +128,36 @@ def _history(value: str) -> int | str | None:
     if not value.isdigit():
         raise typer.BadParameter(f"--history must be a number or 'all', not {value!r}")
     return int(value)
+
+
+SANDBOXES = Path(__file__).resolve().parent.parent / "sandboxes"
+
+
+@sandbox_app.command("build")
+def sandbox_build(
+    root: Annotated[Path, typer.Option(help="folder of sandbox Dockerfiles")] = SANDBOXES,
+    network: Annotated[str, typer.Option(help="network for image builds (host works without a bridge)")] = "host",
+) -> None:
+    """Build the base image and one image per bundled repository (cached: a rebuild is quick)."""
+    from srl_swe.sandbox.base import SandboxError
+    from srl_swe.sandbox.images import build_images, sandbox_dirs
+
+    folders = sandbox_dirs(root)
+    with _progress() as progress:
+        task = progress.add_task("building images", total=len(folders))
+        try:
+            built = build_images(root, network=network, on_image=lambda tag: progress.update(
+                task, advance=1, description=f"building {tag}"))
+        except SandboxError as exc:
+            console.print(f"[red]{exc}[/red]", highlight=False)
+            raise typer.Exit(1) from None
+    console.print("built " + ", ".join(built))
+
+
+@sandbox_app.command("prune")
+def sandbox_prune() -> None:
+    """Remove srl-swe containers whose owner process is gone."""
+    from srl_swe.sandbox.docker import prune_orphans
+
+    removed = prune_orphans()
+    console.print(f"removed {len(removed)} orphaned container(s)")

@@ -26,3 +26,39 @@ def tiny_tokenizer():
     fast = PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token="<|im_end|>", pad_token="<|endoftext|>")
     fast.chat_template = qwen2_5_chat_template
     return fast
+
+
+@pytest.fixture(scope="session")
+def docker_client():
+    """The Docker engine the `docker`-marked tests need: skipped on a developer machine without one,
+    a failure under CI=true (CI must never skip them)."""
+    import os
+
+    import docker
+
+    try:
+        client = docker.from_env(timeout=300)
+        client.ping()
+    except Exception as exc:  # no engine, or no permission on its socket
+        if os.environ.get("CI"):
+            pytest.fail(f"CI=true but no Docker engine answers: {exc}")
+        pytest.skip(f"no Docker engine: {exc}")
+    return client
+
+
+@pytest.fixture(scope="session")
+def base_image(docker_client):
+    """srl-swe/base:latest (bash, git, python3, pytest, user agent), built from sandboxes/base if missing."""
+    from pathlib import Path
+
+    import docker
+
+    from srl_swe.sandbox.images import image_name
+
+    name = image_name("base")
+    try:
+        docker_client.images.get(name)
+    except docker.errors.ImageNotFound:
+        folder = Path(__file__).parent.parent / "sandboxes" / "base"
+        docker_client.images.build(path=str(folder), tag=name, rm=True, network_mode="host")
+    return name

@@ -1,0 +1,263 @@
+"""The Docker backend: one container per rollout, driven through the docker SDK and the local engine.
+
+Defaults (``DockerLimits``): network ``none``, memory limit = memory+swap, CPU and pids limits,
+``no-new-privileges``, every capability dropped, ``docker-init`` as PID 1 (reaps orphans), the image's
+own user (the bundled images use an unprivileged one). Commands run in one persistent bash (``exec``
+attached to a socket, so a command costs no ``docker exec``); at a timeout the keeper — the container's
+main process, listening on its stdin — SIGKILLs every process but itself, PID 1 and the shell (killing a
+docker client never stops an exec'd process).
+Containers carry labels (``srl-swe.run``, ``srl-swe.owner`` = host and PID) and are removed on close,
+on errors, at interpreter exit and on SIGINT/SIGTERM; ``prune_orphans`` removes those whose owner is gone.
+"""
+
+from __future__ import annotations
+
+import atexit
+import io
+import os
+import select
+import shlex
+import signal
+import socket
+import struct
+import sys
+import tarfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+
+from srl_swe.sandbox.base import (
+    DEFAULT_MAX_OUTPUT,
+    DEFAULT_TIMEOUT_S,
+    CommandResult,
+    SandboxError,
+    git_diff,
+    hide_future_history,
+    in_workdir,
+)
+from srl_swe.sandbox.shell import ShellSession
+
+LABEL = "srl-swe"
+STATE_DIR = "/tmp/.srl-swe"
+KEEPER = r"""
+while IFS= read -r spare; do
+  round=0
+  while [ $round -lt 200 ]; do
+    killed=0
+    for p in /proc/[0-9]*; do
+      p=${p#/proc/}
+      case " 1 $$ $spare " in *" $p "*) ;; *) kill -9 "$p" 2>/dev/null && killed=$((killed + 1));; esac
+    done
+    [ $killed -eq 0 ] && break
+    round=$((round + 1))
+  done
+  echo killed
+done
+"""
+"""The container's main process: it waits for kill requests on its stdin and uses only shell builtins,
+so it can empty the container even when a fork bomb holds every pid the limit allows."""
+_live: dict[str, DockerSandbox] = {}
+_live_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class DockerLimits:
+    memory: str = "2g"
+    cpus: float = 1.0
+    pids: int = 256
+    network: str = "none"
+    user: str | None = None
+    """None: the image's own user (the bundled images run as the unprivileged ``agent``)."""
+
+
+def owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class _SocketStream:
+    """bash's stdin/stdout over an attached exec socket (docker's 8-byte frame headers removed)."""
+
+    def __init__(self, raw_socket):
+        self.sock = raw_socket
+        self.buffer = b""
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def recv(self, timeout: float) -> bytes | None:
+        while True:
+            frame = self._frame()
+            if frame is not None:
+                return frame
+            ready, _, _ = select.select([self.sock], [], [], timeout)
+            if not ready:
+                return None
+            data = self.sock.recv(1 << 16)
+            if not data:
+                return b""
+            self.buffer += data
+
+    def _frame(self) -> bytes | None:
+        if len(self.buffer) < 8:
+            return None
+        size = struct.unpack(">I", self.buffer[4:8])[0]
+        if len(self.buffer) < 8 + size:
+            return None
+        payload, self.buffer = self.buffer[8 : 8 + size], self.buffer[8 + size :]
+        return payload
+
+    def close(self) -> None:
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+class DockerSandbox:
+    """A container started from ``image`` with the repository at ``workdir`` (see module docstring)."""
+
+    def __init__(self, image: str, workdir: str = "/testbed", base_commit: str | None = None,
+                 run_id: str | None = None, limits: DockerLimits = DockerLimits(), client=None):
+        import docker
+
+        _exit_on_sigterm()
+        self.client = client or docker.from_env(timeout=120)
+        self.workdir, self.base_commit = workdir, base_commit
+        self.run_id = run_id or uuid.uuid4().hex[:12]
+        try:
+            self.container = self.client.containers.run(
+                image, ["sh", "-c", KEEPER], detach=True, init=True, stdin_open=True, working_dir=workdir,
+                user=limits.user or "", labels={LABEL: "1", f"{LABEL}.run": self.run_id, f"{LABEL}.owner": owner()},
+                network_mode=limits.network, mem_limit=limits.memory, memswap_limit=limits.memory,
+                nano_cpus=int(limits.cpus * 1e9), pids_limit=limits.pids, cap_drop=["ALL"],
+                security_opt=["no-new-privileges"], environment={"PAGER": "cat", "GIT_PAGER": "cat"},
+            )
+        except docker.errors.DockerException as exc:
+            raise SandboxError(f"could not start a container from {image!r}: {exc}") from exc
+        with _live_lock:
+            _live[self.container.id] = self
+        try:
+            self.user = limits.user or ""
+            self.keeper = _SocketStream(self._attach_keeper())
+            self.shell = ShellSession(self._open_shell, self._kill_tree, STATE_DIR)
+            if base_commit:
+                hide_future_history(self, base_commit)
+        except BaseException:
+            self.close()
+            raise
+
+    def _attach_keeper(self):
+        sock = self.client.api.attach_socket(self.container.id, params={"stdin": 1, "stdout": 1, "stream": 1})
+        return getattr(sock, "_sock", sock)
+
+    def _open_shell(self) -> _SocketStream:
+        exec_id = self.client.api.exec_create(self.container.id, ["bash", "--noprofile", "--norc"], stdin=True,
+                                              stdout=True, stderr=True, tty=False, user=self.user,
+                                              workdir=self.workdir)["Id"]
+        sock = self.client.api.exec_start(exec_id, socket=True, tty=False)
+        return _SocketStream(getattr(sock, "_sock", sock))
+
+    def _kill_tree(self, shell_pid: int, include_shell: bool) -> None:
+        """Ask the keeper (PID 1's child, already running: no process has to be created, which a fork
+        bomb at the pids limit would prevent) to SIGKILL everything but itself, PID 1 and the shell."""
+        self.keeper.send(f"{'' if include_shell else shell_pid}\n".encode())
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            reply = self.keeper.recv(deadline - time.monotonic())
+            if not reply or b"killed" in reply:
+                return
+
+    def run(self, command: str, timeout: float = DEFAULT_TIMEOUT_S,
+            max_output: int = DEFAULT_MAX_OUTPUT) -> CommandResult:
+        return self.shell.run(command, timeout, max_output)
+
+    def read_file(self, path: str) -> str:
+        import docker
+
+        try:
+            bits, _ = self.container.get_archive(in_workdir(self.workdir, path))
+        except docker.errors.NotFound:
+            raise FileNotFoundError(path) from None
+        with tarfile.open(fileobj=io.BytesIO(b"".join(bits))) as archive:
+            member = archive.next()
+            if member is None or not member.isfile():
+                raise IsADirectoryError(path)
+            return archive.extractfile(member).read().decode("utf-8", errors="replace")
+
+    def write_file(self, path: str, content: str) -> None:
+        target = in_workdir(self.workdir, path)
+        folder, name = os.path.split(target)
+        data = content.encode("utf-8")
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as archive:
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(data), 0o644
+            info.uid = info.gid = 1000 if self.user == "agent" else 0
+            archive.addfile(info, io.BytesIO(data))
+        self.run(f"mkdir -p {shlex.quote(folder)}", timeout=30)
+        if not self.container.put_archive(folder, buffer.getvalue()):
+            raise OSError(f"could not write {target}")
+
+    def diff(self) -> str:
+        return git_diff(self, self.base_commit)
+
+    def close(self) -> None:
+        for stream in (getattr(self, "shell", None), getattr(self, "keeper", None)):
+            if stream is not None:
+                stream.close()
+        with _live_lock:
+            _live.pop(self.container.id, None)
+        try:
+            self.container.remove(force=True, v=True)
+        except Exception:  # already gone (engine restarted, pruned): nothing left to release
+            pass
+
+    def __enter__(self) -> DockerSandbox:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def close_all() -> None:
+    """Remove every container this process started (interpreter exit, SIGINT, SIGTERM)."""
+    with _live_lock:
+        live = list(_live.values())
+    for sandbox in live:
+        sandbox.close()
+
+
+atexit.register(close_all)
+
+
+def _exit_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit (so context managers and atexit remove containers), unless the
+    program installed its own handler or this is not the main thread."""
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
+
+
+def prune_orphans(client=None) -> list[str]:
+    """Remove labelled containers whose owner process (on this host) no longer runs; returns their ids."""
+    import docker
+
+    client = client or docker.from_env()
+    removed = []
+    for container in client.containers.list(all=True, filters={"label": LABEL}):
+        host, _, pid = container.labels.get(f"{LABEL}.owner", ":").partition(":")
+        if host == socket.gethostname() and pid.isdigit() and _alive(int(pid)):
+            continue
+        container.remove(force=True, v=True)
+        removed.append(container.id)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
