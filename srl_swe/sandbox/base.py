@@ -32,6 +32,8 @@ class CommandResult:
 
 class Sandbox(Protocol):
     workdir: str
+    python: str
+    """The interpreter that runs the repository's tests inside the sandbox."""
 
     def run(self, command: str, timeout: float = DEFAULT_TIMEOUT_S) -> CommandResult: ...
 

@@ -12,6 +12,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import warnings
 from pathlib import Path
@@ -78,7 +79,7 @@ class LocalSandbox:
         warnings.warn("the local sandbox does not isolate anything: commands run as you, with your network",
                       stacklevel=2)
         self.root = Path(tempfile.mkdtemp(prefix="srl-swe-"))
-        self.workdir = str(self.root / "repo")
+        self.workdir, self.python = str(self.root / "repo"), sys.executable
         junk = shutil.ignore_patterns("__pycache__", ".pytest_cache")
         shutil.copytree(repo, self.workdir, symlinks=True, ignore=junk)
         head = commit_base(Path(self.workdir)) if not (Path(self.workdir) / ".git").exists() else None

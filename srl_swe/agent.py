@@ -1,0 +1,99 @@
+"""The SWE agent: model → completion → one action → tool → observation, until it submits or a limit hits.
+
+Each turn the model sees ``srl_swe.steps.swe_prompt`` of the steps so far — the prompt the step-wise
+datasets train on — so a trained policy is evaluated the way it learned. A completion that breaks the
+format is not a step: the model is told why (one extra user turn) and asked again; three in a row end
+the episode. The trajectory (canonical schema) is handed to ``on_step`` after every step, so a caller can
+save it and a crash loses at most one step. At the end the patch is ``git diff`` against the base commit.
+
+Grading (``grade_patch``) runs in a *fresh* sandbox with only that patch applied, then the task's eval
+script (test files reverted, test patch applied, tests run) — nothing the agent left in its own sandbox
+can influence the verdict.
+"""
+
+from __future__ import annotations
+
+import shlex
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from srl_swe.actions import FormatError, parse_completion
+from srl_swe.grading import Grade, eval_script, grade, new_nonce
+from srl_swe.models import Model
+from srl_swe.sandbox.base import Sandbox
+from srl_swe.steps import StepOptions, swe_prompt
+from srl_swe.tools import ToolBox
+from srl_swe.trajectory import Outcome, Provenance, Step, SweTask, Trajectory
+
+MAX_FORMAT_ERRORS = 3
+
+
+@dataclass(frozen=True)
+class AgentLimits:
+    max_steps: int = 50
+    max_seconds: float = 1800.0
+    max_prompt_chars: int = 400_000
+    command_timeout: float = 120.0
+    prompt: StepOptions = field(default_factory=StepOptions)
+
+
+def run_agent(task: SweTask, sandbox: Sandbox, model: Model, limits: AgentLimits = AgentLimits(),
+              on_step: Callable[[Trajectory], None] | None = None) -> Trajectory:
+    """Roll the model out on ``task`` in ``sandbox``; the returned trajectory has patch and exit status."""
+    tools = ToolBox(sandbox, limits.command_timeout)
+    trajectory = Trajectory(id=f"{task.instance_id}.{model.name}", task=task, steps=[],
+                            provenance=Provenance(source_format="srl-swe-agent", teacher=model.name))
+    steps = trajectory.steps  # the model's own list: appending grows the trajectory
+    status, started = "step_limit", time.monotonic()
+    for _ in range(limits.max_steps):
+        if time.monotonic() - started > limits.max_seconds:
+            status = "time_limit"
+            break
+        messages = swe_prompt(task.problem_statement, steps, limits.prompt)
+        if sum(len(m["content"]) for m in messages) > limits.max_prompt_chars:
+            status = "context_limit"
+            break
+        step = _next_step(model, messages, task)
+        if step is None:
+            status = "format_errors"
+            break
+        result = tools.execute(step.action)
+        steps.append(step.model_copy(update={"observation": result.observation}))
+        if on_step is not None:
+            on_step(trajectory)
+        if result.submitted:
+            status = "submitted"
+            break
+    trajectory.outcome = Outcome(patch=sandbox.diff(), exit_status=status)
+    return trajectory
+
+
+def _next_step(model: Model, messages: list[dict[str, str]], task: SweTask) -> Step | None:
+    """The model's next well-formed step, retrying a broken format; None after MAX_FORMAT_ERRORS."""
+    for _ in range(MAX_FORMAT_ERRORS):
+        completion = model.complete(messages)
+        try:
+            parsed = parse_completion(completion)
+        except FormatError as error:
+            messages = [*messages, {"role": "assistant", "content": completion},
+                        {"role": "user", "content": f"Your reply broke the required format: {error}. Reply with "
+                                                    "<think>…</think> followed by exactly one tool call."}]
+            continue
+        return Step(thought=parsed.thought, action=parsed.action)
+    return None
+
+
+def grade_patch(task: SweTask, patch: str, open_sandbox: Callable[[], Sandbox]) -> Grade:
+    """Apply ``patch`` in a fresh sandbox of the task and grade it with the task's tests."""
+    nonce = new_nonce()
+    with open_sandbox() as sandbox:
+        if patch.strip():
+            sandbox.write_file("/tmp/srl-swe-model.patch", patch if patch.endswith("\n") else patch + "\n")
+            applied = sandbox.run(f"cd {shlex.quote(sandbox.workdir)} && git apply --whitespace=nowarn "
+                                  f"/tmp/srl-swe-model.patch", timeout=120)
+            if applied.exit_code != 0:
+                return Grade(resolved=False, reason=f"the model's patch did not apply: {applied.output[-300:]}")
+        sandbox.write_file("/tmp/srl-swe-eval.sh", eval_script(task, nonce, sandbox.workdir, sandbox.python))
+        log = sandbox.run("bash /tmp/srl-swe-eval.sh", timeout=1800, max_output=5_000_000).output
+    return grade(task, log, nonce)

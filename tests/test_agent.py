@@ -1,0 +1,110 @@
+"""The agent loop end to end in a real (local) sandbox with scripted models, graded for real."""
+
+import json
+import subprocess
+
+import pytest
+
+from srl_swe.actions import render_call
+from srl_swe.agent import AgentLimits, grade_patch, run_agent
+from srl_swe.models import ReplayModel
+from srl_swe.models.oracle import OracleModel
+from srl_swe.sandbox.local import LocalSandbox, commit_base
+from srl_swe.trajectory import SweTask, read_trajectories, write_trajectories
+
+BUGGY = "def divide(a, b):\n    return a / b if b else 0\n\n\ndef add(a, b):\n    return a + b\n"
+FIXED = ("def divide(a, b):\n    if b == 0:\n        raise ZeroDivisionError('division by zero')\n"
+         "    return a / b\n\n\ndef add(a, b):\n    return a + b\n")
+TESTS = "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
+NEW_TEST = ("\n\ndef test_divide_by_zero_raises():\n    import pytest\n    from calc import divide\n"
+            "    with pytest.raises(ZeroDivisionError):\n        divide(1, 0)\n")
+
+
+def diff_of(repo, edit) -> str:
+    edit(repo)
+    out = subprocess.run(["git", "diff"], cwd=repo, capture_output=True, text=True, check=True).stdout
+    subprocess.run(["git", "checkout", "-q", "."], cwd=repo, check=True)
+    return out
+
+
+@pytest.fixture
+def task_repo(tmp_path):
+    repo = tmp_path / "repo"
+    (repo / "tests").mkdir(parents=True)
+    (repo / "calc.py").write_text(BUGGY)
+    (repo / "tests" / "test_calc.py").write_text(TESTS)
+    (repo / "conftest.py").write_text("")
+    pristine = tmp_path / "pristine"
+    subprocess.run(["cp", "-r", str(repo), str(pristine)], check=True)
+    base = commit_base(repo)
+    task = SweTask(
+        instance_id="acme__calc-1", problem_statement="divide(1, 0) returns 0 instead of raising",
+        repo="acme/calc", base_commit=base,
+        patch=diff_of(repo, lambda r: (r / "calc.py").write_text(FIXED)),
+        test_patch=diff_of(repo, lambda r: (r / "tests" / "test_calc.py").write_text(TESTS + NEW_TEST)),
+        FAIL_TO_PASS=["tests/test_calc.py::test_divide_by_zero_raises"], PASS_TO_PASS=["tests/test_calc.py::test_add"],
+    )
+    return pristine, task
+
+
+def open_sandbox(pristine, task):
+    with pytest.warns(UserWarning):
+        return LocalSandbox(pristine, task.base_commit)
+
+
+def test_the_oracle_resolves_and_every_step_is_saved(task_repo, tmp_path):
+    pristine, task = task_repo
+    saved = []
+    with open_sandbox(pristine, task) as sandbox:
+        assert sandbox.base_commit == task.base_commit
+        model = OracleModel(task, sandbox.workdir, sandbox.python)
+        trajectory = run_agent(task, sandbox, model, on_step=lambda t: saved.append(len(t.steps)))
+    assert trajectory.outcome.exit_status == "submitted"
+    assert saved == list(range(1, len(trajectory.steps) + 1))
+    assert [s.action.tool for s in trajectory.steps] == ["bash", "str_replace_editor", "str_replace_editor", "bash",
+                                                         "submit"]
+    assert "raise ZeroDivisionError" in trajectory.outcome.patch
+    assert "1 passed" in trajectory.steps[3].observation
+    verdict = grade_patch(task, trajectory.outcome.patch, lambda: open_sandbox(pristine, task))
+    assert verdict.resolved, verdict.reason
+    write_trajectories(tmp_path / "t.jsonl", [trajectory])
+    assert list(read_trajectories(tmp_path / "t.jsonl"))[0].steps == trajectory.steps
+
+
+def test_an_agent_that_submits_nothing_is_not_resolved(task_repo):
+    pristine, task = task_repo
+    with open_sandbox(pristine, task) as sandbox:
+        trajectory = run_agent(task, sandbox, ReplayModel([f"<think>done</think>{render_call('submit', {})}"]))
+    assert trajectory.outcome.patch == "" and len(trajectory.steps) == 1
+    verdict = grade_patch(task, trajectory.outcome.patch, lambda: open_sandbox(pristine, task))
+    assert not verdict.resolved and verdict.fail_to_pass.failure == task.fail_to_pass
+
+
+def test_an_agent_that_edits_the_tests_is_not_credited(task_repo):
+    pristine, task = task_repo
+    fake = "printf 'def test_divide_by_zero_raises():\\n    pass\\n' >> tests/test_calc.py"
+    cheat = render_call("bash", {"command": fake})
+    with open_sandbox(pristine, task) as sandbox:
+        trajectory = run_agent(task, sandbox, ReplayModel([f"<think>x</think>{cheat}",
+                                                           f"<think>y</think>{render_call('submit', {})}"]))
+    assert "tests/test_calc.py" in trajectory.outcome.patch
+    verdict = grade_patch(task, trajectory.outcome.patch, lambda: open_sandbox(pristine, task))
+    assert not verdict.resolved
+
+
+def test_three_broken_replies_in_a_row_end_the_episode(task_repo):
+    pristine, task = task_repo
+    model = ReplayModel(["no format at all"])
+    with open_sandbox(pristine, task) as sandbox:
+        trajectory = run_agent(task, sandbox, model, AgentLimits(max_steps=10))
+    assert trajectory.outcome.exit_status == "format_errors" and model.calls == 3 and trajectory.steps == []
+
+
+def test_step_limit_and_bad_calls_become_observations(task_repo):
+    pristine, task = task_repo
+    bad = render_call("str_replace_editor", {"command": "view", "path": "/etc/passwd"})
+    with open_sandbox(pristine, task) as sandbox:
+        trajectory = run_agent(task, sandbox, ReplayModel([f"<think>peek</think>{bad}"]), AgentLimits(max_steps=2))
+    assert trajectory.outcome.exit_status == "step_limit"
+    assert all("outside the repository" in step.observation for step in trajectory.steps)
+    assert json.loads(trajectory.model_dump_json())["task"]["instance_id"] == "acme__calc-1"
