@@ -89,11 +89,13 @@ def grade_patch(task: SweTask, patch: str, open_sandbox: Callable[[], Sandbox]) 
     nonce = new_nonce()
     with open_sandbox() as sandbox:
         if patch.strip():
-            sandbox.write_file("/tmp/srl-swe-model.patch", patch if patch.endswith("\n") else patch + "\n")
+            patch_file = f"{sandbox.scratch}/model.patch"
+            sandbox.write_file(patch_file, patch if patch.endswith("\n") else patch + "\n")
             applied = sandbox.run(f"cd {shlex.quote(sandbox.workdir)} && git apply --whitespace=nowarn "
-                                  f"/tmp/srl-swe-model.patch", timeout=120)
+                                  f"{shlex.quote(patch_file)}", timeout=120)
             if applied.exit_code != 0:
                 return Grade(resolved=False, reason=f"the model's patch did not apply: {applied.output[-300:]}")
-        sandbox.write_file("/tmp/srl-swe-eval.sh", eval_script(task, nonce, sandbox.workdir, sandbox.python))
-        log = sandbox.run("bash /tmp/srl-swe-eval.sh", timeout=1800, max_output=5_000_000).output
+        script = f"{sandbox.scratch}/eval.sh"
+        sandbox.write_file(script, eval_script(task, nonce, sandbox.workdir, sandbox.python))
+        log = sandbox.run(f"bash {shlex.quote(script)}", timeout=1800, max_output=5_000_000).output
     return grade(task, log, nonce)

@@ -44,8 +44,19 @@ def collect(
     strict: Annotated[bool, typer.Option(help="any skipped record fails the run (output left untouched)")] = False,
     report: Annotated[Path | None, typer.Option(
         help="SWE-bench evaluation report (resolved_ids …) that says which instances were resolved")] = None,
+    tasks: Annotated[Path | None, typer.Option(
+        help="live collection: a sandbox folder (sandboxes/NAME) or a SWE-bench-format JSONL/Parquet")] = None,
+    expert: Annotated[str, typer.Option(help="live collection: oracle or replay:FILE")] = "oracle",
+    sandbox: Annotated[str, typer.Option(help="live collection: docker or local (no isolation)")] = "docker",
+    workers: Annotated[int, typer.Option("-w", "--workers", help="parallel rollouts")] = 1,
+    slice_: Annotated[str | None, typer.Option("--slice", help="tasks a:b")] = None,
+    filter_: Annotated[str | None, typer.Option("--filter", help="regex on instance ids")] = None,
+    redo_existing: Annotated[bool, typer.Option(help="run again tasks already in the output")] = False,
 ) -> None:
-    """Import public expert trajectories into the canonical JSONL (``--import PATH…``)."""
+    """Import public expert trajectories (``--import PATH…``) or run an expert live (``--tasks``)."""
+    if tasks is not None:
+        _collect_live(tasks, expert, sandbox, workers, slice_, filter_, redo_existing, out)
+        return
     inputs = list(import_paths or []) + list(paths or [])
     if not inputs:
         raise typer.BadParameter("give at least one path with --import PATH…")
@@ -65,6 +76,31 @@ def collect(
         raise typer.Exit(1)
     if not sum(tally.kept.values()):
         console.print("[yellow]no trajectory was kept[/yellow]")
+
+
+def _collect_live(source: Path, expert: str, kind: str, workers: int, slice_: str | None, pattern: str | None,
+                  redo: bool, out: Path) -> None:
+    from srl_swe import rollout
+
+    try:
+        refs = rollout.load_tasks(source, slice_, pattern)
+        open_sandbox, make_model = rollout.sandbox_factory(kind), rollout.model_factory(expert)
+    except (OSError, ValueError) as exc:
+        raise typer.BadParameter(str(exc)) from None
+    if kind == "docker":
+        from srl_swe.sandbox.docker import prune_orphans
+
+        prune_orphans()
+    with _progress() as progress:
+        task = progress.add_task(f"{expert} on {len(refs)} task(s)", total=len(refs))
+        report = rollout.rollout_all(refs, out, open_sandbox, make_model, workers=workers, redo_existing=redo,
+                                     on_done=lambda iid, status: progress.advance(task))
+    for iid, reason in sorted(report.errors.items()):
+        console.print(f"[red]error[/red] {iid}: {reason}", highlight=False, soft_wrap=True)
+    console.print(f"{len(report.resolved)}/{len(report.done)} resolved, {len(report.skipped)} already done, "
+                  f"{len(report.errors)} error(s) → {out}")
+    if report.errors:
+        raise typer.Exit(1)
 
 
 def _report_import(tally: Tally, out: Path, strict: bool) -> None:

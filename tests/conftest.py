@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
 
@@ -62,3 +64,42 @@ def base_image(docker_client):
         folder = Path(__file__).parent.parent / "sandboxes" / "base"
         docker_client.images.build(path=str(folder), tag=name, rm=True, network_mode="host")
     return name
+
+
+BUGGY = "def divide(a, b):\n    return a / b if b else 0\n\n\ndef add(a, b):\n    return a + b\n"
+FIXED = ("def divide(a, b):\n    if b == 0:\n        raise ZeroDivisionError('division by zero')\n"
+         "    return a / b\n\n\ndef add(a, b):\n    return a + b\n")
+TESTS = "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
+NEW_TEST = ("\n\ndef test_divide_by_zero_raises():\n    import pytest\n    from calc import divide\n"
+            "    with pytest.raises(ZeroDivisionError):\n        divide(1, 0)\n")
+
+
+def diff_of(repo, edit) -> str:
+    edit(repo)
+    out = subprocess.run(["git", "diff"], cwd=repo, capture_output=True, text=True, check=True).stdout
+    subprocess.run(["git", "checkout", "-q", "."], cwd=repo, check=True)
+    return out
+
+
+@pytest.fixture
+def calc_task(tmp_path):
+    """A tiny real task: (pristine repository folder, SweTask with gold patch and test patch)."""
+    from srl_swe.sandbox.local import commit_base
+    from srl_swe.trajectory import SweTask
+
+    repo = tmp_path / "repo"
+    (repo / "tests").mkdir(parents=True)
+    (repo / "calc.py").write_text(BUGGY)
+    (repo / "tests" / "test_calc.py").write_text(TESTS)
+    (repo / "conftest.py").write_text("")
+    pristine = tmp_path / "pristine"
+    subprocess.run(["cp", "-r", str(repo), str(pristine)], check=True)
+    base = commit_base(repo)
+    task = SweTask(
+        instance_id="acme__calc-1", problem_statement="divide(1, 0) returns 0 instead of raising",
+        repo="acme/calc", base_commit=base,
+        patch=diff_of(repo, lambda r: (r / "calc.py").write_text(FIXED)),
+        test_patch=diff_of(repo, lambda r: (r / "tests" / "test_calc.py").write_text(TESTS + NEW_TEST)),
+        FAIL_TO_PASS=["tests/test_calc.py::test_divide_by_zero_raises"], PASS_TO_PASS=["tests/test_calc.py::test_add"],
+    )
+    return pristine, task

@@ -1,7 +1,6 @@
 """The agent loop end to end in a real (local) sandbox with scripted models, graded for real."""
 
 import json
-import subprocess
 
 import pytest
 
@@ -9,42 +8,8 @@ from srl_swe.actions import render_call
 from srl_swe.agent import AgentLimits, grade_patch, run_agent
 from srl_swe.models import ReplayModel
 from srl_swe.models.oracle import OracleModel
-from srl_swe.sandbox.local import LocalSandbox, commit_base
-from srl_swe.trajectory import SweTask, read_trajectories, write_trajectories
-
-BUGGY = "def divide(a, b):\n    return a / b if b else 0\n\n\ndef add(a, b):\n    return a + b\n"
-FIXED = ("def divide(a, b):\n    if b == 0:\n        raise ZeroDivisionError('division by zero')\n"
-         "    return a / b\n\n\ndef add(a, b):\n    return a + b\n")
-TESTS = "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
-NEW_TEST = ("\n\ndef test_divide_by_zero_raises():\n    import pytest\n    from calc import divide\n"
-            "    with pytest.raises(ZeroDivisionError):\n        divide(1, 0)\n")
-
-
-def diff_of(repo, edit) -> str:
-    edit(repo)
-    out = subprocess.run(["git", "diff"], cwd=repo, capture_output=True, text=True, check=True).stdout
-    subprocess.run(["git", "checkout", "-q", "."], cwd=repo, check=True)
-    return out
-
-
-@pytest.fixture
-def task_repo(tmp_path):
-    repo = tmp_path / "repo"
-    (repo / "tests").mkdir(parents=True)
-    (repo / "calc.py").write_text(BUGGY)
-    (repo / "tests" / "test_calc.py").write_text(TESTS)
-    (repo / "conftest.py").write_text("")
-    pristine = tmp_path / "pristine"
-    subprocess.run(["cp", "-r", str(repo), str(pristine)], check=True)
-    base = commit_base(repo)
-    task = SweTask(
-        instance_id="acme__calc-1", problem_statement="divide(1, 0) returns 0 instead of raising",
-        repo="acme/calc", base_commit=base,
-        patch=diff_of(repo, lambda r: (r / "calc.py").write_text(FIXED)),
-        test_patch=diff_of(repo, lambda r: (r / "tests" / "test_calc.py").write_text(TESTS + NEW_TEST)),
-        FAIL_TO_PASS=["tests/test_calc.py::test_divide_by_zero_raises"], PASS_TO_PASS=["tests/test_calc.py::test_add"],
-    )
-    return pristine, task
+from srl_swe.sandbox.local import LocalSandbox
+from srl_swe.trajectory import read_trajectories, write_trajectories
 
 
 def open_sandbox(pristine, task):
@@ -52,8 +17,8 @@ def open_sandbox(pristine, task):
         return LocalSandbox(pristine, task.base_commit)
 
 
-def test_the_oracle_resolves_and_every_step_is_saved(task_repo, tmp_path):
-    pristine, task = task_repo
+def test_the_oracle_resolves_and_every_step_is_saved(calc_task, tmp_path):
+    pristine, task = calc_task
     saved = []
     with open_sandbox(pristine, task) as sandbox:
         assert sandbox.base_commit == task.base_commit
@@ -71,8 +36,8 @@ def test_the_oracle_resolves_and_every_step_is_saved(task_repo, tmp_path):
     assert list(read_trajectories(tmp_path / "t.jsonl"))[0].steps == trajectory.steps
 
 
-def test_an_agent_that_submits_nothing_is_not_resolved(task_repo):
-    pristine, task = task_repo
+def test_an_agent_that_submits_nothing_is_not_resolved(calc_task):
+    pristine, task = calc_task
     with open_sandbox(pristine, task) as sandbox:
         trajectory = run_agent(task, sandbox, ReplayModel([f"<think>done</think>{render_call('submit', {})}"]))
     assert trajectory.outcome.patch == "" and len(trajectory.steps) == 1
@@ -80,8 +45,8 @@ def test_an_agent_that_submits_nothing_is_not_resolved(task_repo):
     assert not verdict.resolved and verdict.fail_to_pass.failure == task.fail_to_pass
 
 
-def test_an_agent_that_edits_the_tests_is_not_credited(task_repo):
-    pristine, task = task_repo
+def test_an_agent_that_edits_the_tests_is_not_credited(calc_task):
+    pristine, task = calc_task
     fake = "printf 'def test_divide_by_zero_raises():\\n    pass\\n' >> tests/test_calc.py"
     cheat = render_call("bash", {"command": fake})
     with open_sandbox(pristine, task) as sandbox:
@@ -92,16 +57,16 @@ def test_an_agent_that_edits_the_tests_is_not_credited(task_repo):
     assert not verdict.resolved
 
 
-def test_three_broken_replies_in_a_row_end_the_episode(task_repo):
-    pristine, task = task_repo
+def test_three_broken_replies_in_a_row_end_the_episode(calc_task):
+    pristine, task = calc_task
     model = ReplayModel(["no format at all"])
     with open_sandbox(pristine, task) as sandbox:
         trajectory = run_agent(task, sandbox, model, AgentLimits(max_steps=10))
     assert trajectory.outcome.exit_status == "format_errors" and model.calls == 3 and trajectory.steps == []
 
 
-def test_step_limit_and_bad_calls_become_observations(task_repo):
-    pristine, task = task_repo
+def test_step_limit_and_bad_calls_become_observations(calc_task):
+    pristine, task = calc_task
     bad = render_call("str_replace_editor", {"command": "view", "path": "/etc/passwd"})
     with open_sandbox(pristine, task) as sandbox:
         trajectory = run_agent(task, sandbox, ReplayModel([f"<think>peek</think>{bad}"]), AgentLimits(max_steps=2))

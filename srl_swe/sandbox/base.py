@@ -34,6 +34,8 @@ class Sandbox(Protocol):
     workdir: str
     python: str
     """The interpreter that runs the repository's tests inside the sandbox."""
+    scratch: str
+    """A folder of this sandbox's own, outside the repository, for srl-swe's files (patches, scripts)."""
 
     def run(self, command: str, timeout: float = DEFAULT_TIMEOUT_S) -> CommandResult: ...
 
@@ -73,7 +75,7 @@ def hide_future_history(sandbox: Sandbox, base_commit: str) -> None:
     commit = shlex.quote(base_commit)
     script = (f"cd {shlex.quote(sandbox.workdir)} && git checkout -q --detach {commit} && "
               f"git for-each-ref --format='%(refname)' | xargs -r -n1 git update-ref -d && "
-              f"git checkout -q -B main && git remote | xargs -r -n1 git remote remove; "
+              f"git checkout -q -B main && {{ git remote | xargs -r -n1 git remote remove; }} && "
               f"git reflog expire --expire=now --all && git gc -q --prune=now")
     result = sandbox.run(script, timeout=600)
     if result.exit_code != 0:

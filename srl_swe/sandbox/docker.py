@@ -123,7 +123,7 @@ class DockerSandbox:
 
         _exit_on_sigterm()
         self.client = client or docker.from_env(timeout=120)
-        self.workdir, self.base_commit, self.python = workdir, base_commit, "python3"
+        self.workdir, self.base_commit, self.python, self.scratch = workdir, base_commit, "python3", STATE_DIR
         self.run_id = run_id or uuid.uuid4().hex[:12]
         try:
             self.container = self.client.containers.run(

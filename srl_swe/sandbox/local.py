@@ -84,7 +84,8 @@ class LocalSandbox:
         shutil.copytree(repo, self.workdir, symlinks=True, ignore=junk)
         head = commit_base(Path(self.workdir)) if not (Path(self.workdir) / ".git").exists() else None
         self.base_commit = base_commit or head
-        self.shell = ShellSession(self._open_shell, self._kill_tree, str(self.root / "state"))
+        self.scratch = str(self.root / "state")
+        self.shell = ShellSession(self._open_shell, self._kill_tree, self.scratch)
         if base_commit:
             hide_future_history(self, base_commit)
 

@@ -1,0 +1,154 @@
+"""Rolling an agent out on many tasks: one sandbox per task, graded, in parallel, resumable.
+
+``load_tasks`` reads SWE-bench-format tasks from a bundled sandbox folder (``sandboxes/<name>``, whose
+``tasks.jsonl`` it reads and whose ``repo/`` the local backend copies) or a JSONL/Parquet file.
+``rollout_all`` runs the tasks not yet in the output file, appends each finished, graded trajectory to
+it (one flushed line: a crash or Ctrl-C loses only the rollouts in flight), and keeps a per-instance log
+folder with the in-progress trajectory (saved after every step) and any error. A task whose sandbox
+fails, or whose rollout raises, is reported as an error with its reason and the others go on.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import traceback
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from srl_swe.agent import AgentLimits, grade_patch, run_agent
+from srl_swe.formats.sources import read_records
+from srl_swe.models import Model
+from srl_swe.sandbox.base import Sandbox
+from srl_swe.trajectory import SweTask, Trajectory, append_trajectory, atomic_output, read_trajectories
+
+
+@dataclass(frozen=True)
+class TaskRef:
+    task: SweTask
+    repo_dir: Path | None = None
+    """The bundled repository folder (for the local backend), when the task comes from ``sandboxes/``."""
+
+
+def load_tasks(source: Path, slice_: str | None = None, pattern: str | None = None) -> list[TaskRef]:
+    """Tasks from a sandbox folder or a SWE-bench-format file; ``slice_`` "a:b" and a regex on ids."""
+    folder = source if source.is_dir() else None
+    path = folder / "tasks.jsonl" if folder else source
+    tasks = []
+    for where, record in read_records(path):
+        if isinstance(record, Exception):
+            raise ValueError(f"{where}: {record}")
+        tasks.append(TaskRef(SweTask.model_validate(_test_lists(record)), folder / "repo" if folder else None))
+    if pattern:
+        tasks = [t for t in tasks if re.search(pattern, t.task.instance_id)]
+    if slice_:
+        start, _, stop = slice_.partition(":")
+        tasks = tasks[int(start) if start else None : int(stop) if stop else None]
+    return tasks
+
+
+def _test_lists(record: dict) -> dict:
+    known = set(SweTask.model_fields) | {"FAIL_TO_PASS", "PASS_TO_PASS"}
+    row = {key: value for key, value in record.items() if key in known}
+    for key in ("FAIL_TO_PASS", "PASS_TO_PASS"):
+        if isinstance(row.get(key), str):
+            row[key] = json.loads(row[key])
+    return row
+
+
+@dataclass
+class RolloutReport:
+    done: list[str] = field(default_factory=list)
+    resolved: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def finished_ids(out: Path) -> set[str]:
+    return {t.task.instance_id for t in read_trajectories(out)} if out.exists() else set()
+
+
+SandboxFactory = Callable[[TaskRef], Sandbox]
+ModelFactory = Callable[[TaskRef, Sandbox], Model]
+
+
+def rollout_one(ref: TaskRef, open_sandbox: SandboxFactory, make_model: ModelFactory, limits: AgentLimits,
+                log_dir: Path) -> Trajectory:
+    """One task end to end: sandbox, agent (saved after every step), patch, grade in a fresh sandbox."""
+    def save(trajectory: Trajectory) -> None:
+        with atomic_output(log_dir / f"{ref.task.instance_id}.json") as handle:
+            handle.write(trajectory.model_dump_json(indent=1))
+
+    with open_sandbox(ref) as sandbox:
+        trajectory = run_agent(ref.task, sandbox, make_model(ref, sandbox), limits, on_step=save)
+    verdict = grade_patch(ref.task, trajectory.outcome.patch, lambda: open_sandbox(ref))
+    trajectory.outcome = trajectory.outcome.model_copy(update={"resolved": verdict.resolved})
+    save(trajectory)
+    with atomic_output(log_dir / f"{ref.task.instance_id}.grade.json") as handle:
+        handle.write(verdict.model_dump_json(indent=1))
+    return trajectory
+
+
+def rollout_all(tasks: list[TaskRef], out: Path, open_sandbox: SandboxFactory, make_model: ModelFactory,
+                limits: AgentLimits | None = None, workers: int = 1, redo_existing: bool = False,
+                on_done: Callable[[str, str], None] | None = None) -> RolloutReport:
+    """Run every task not already in ``out`` (all of them with ``redo_existing``); see module docstring."""
+    report, log_dir, limits = RolloutReport(), out.with_name(out.name + ".logs"), limits or AgentLimits()
+    log_dir.mkdir(parents=True, exist_ok=True)
+    finished = set() if redo_existing else finished_ids(out)
+    todo = [ref for ref in tasks if ref.task.instance_id not in finished]
+    report.skipped = [ref.task.instance_id for ref in tasks if ref.task.instance_id in finished]
+    with ThreadPoolExecutor(max(1, workers)) as pool:
+        futures = {pool.submit(rollout_one, ref, open_sandbox, make_model, limits, log_dir): ref for ref in todo}
+        for future in as_completed(futures):
+            iid = futures[future].task.instance_id
+            try:
+                trajectory = future.result()
+            except Exception as exc:  # noqa: BLE001 - one task's failure must not stop the run
+                report.errors[iid] = f"{type(exc).__name__}: {exc}"
+                (log_dir / f"{iid}.error.txt").write_text(traceback.format_exc(), encoding="utf-8")
+                status = "error"
+            else:
+                append_trajectory(out, trajectory)
+                report.done.append(iid)
+                if trajectory.outcome.resolved:
+                    report.resolved.append(iid)
+                status = "resolved" if trajectory.outcome.resolved else "unresolved"
+            if on_done is not None:
+                on_done(iid, status)
+    return report
+
+
+def sandbox_factory(kind: str, run_id: str | None = None) -> SandboxFactory:
+    """``docker``: a container from the task's image; ``local``: a copy of the bundled repository."""
+    if kind == "docker":
+        from srl_swe.sandbox.docker import DockerSandbox
+
+        return lambda ref: DockerSandbox(ref.task.image, base_commit=ref.task.base_commit, run_id=run_id)
+    if kind == "local":
+        from srl_swe.sandbox.local import LocalSandbox
+
+        def open_local(ref: TaskRef) -> Sandbox:
+            if ref.repo_dir is None:
+                raise ValueError(f"{ref.task.instance_id}: the local sandbox needs a bundled task folder "
+                                 f"(sandboxes/<name>) with the repository; use --sandbox docker")
+            return LocalSandbox(ref.repo_dir, ref.task.base_commit)
+
+        return open_local
+    raise ValueError(f"unknown sandbox {kind!r}: use docker or local")
+
+
+def model_factory(spec: str) -> ModelFactory:
+    """``oracle`` (the scripted expert) or ``replay:FILE`` (a JSON list of completions)."""
+    if spec == "oracle":
+        from srl_swe.models.oracle import OracleModel
+
+        return lambda ref, sandbox: OracleModel(ref.task, sandbox.workdir, sandbox.python)
+    if spec.startswith("replay:"):
+        from srl_swe.models import ReplayModel
+
+        completions = json.loads(Path(spec.removeprefix("replay:")).read_text(encoding="utf-8"))
+        return lambda ref, sandbox: ReplayModel(completions)
+    raise ValueError(f"unknown expert {spec!r}: use oracle or replay:FILE")

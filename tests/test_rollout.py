@@ -1,0 +1,88 @@
+"""Live collection: `srl-swe collect --tasks … --expert …` for real, resumable, with errors contained."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from typer.testing import CliRunner
+
+from srl_swe.cli import app
+from srl_swe.trajectory import read_trajectories
+
+
+def task_folder(tmp_path, calc_task, count=3, image=""):
+    """A sandbox folder like sandboxes/NAME: repo/ plus tasks.jsonl (the same task under several ids)."""
+    import shutil
+
+    pristine, task = calc_task
+    folder = tmp_path / "tasks"
+    shutil.copytree(pristine, folder / "repo")
+    rows = [task.model_copy(update={"instance_id": f"acme__calc-{i}", "image": image}).model_dump(by_alias=True)
+            for i in range(count)]
+    (folder / "tasks.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return folder
+
+
+def test_local_collection_resolves_every_task_and_resumes(tmp_path, calc_task):
+    folder, out = task_folder(tmp_path, calc_task), tmp_path / "run.jsonl"
+    runner = CliRunner()
+    args = ["collect", "--tasks", str(folder), "--expert", "oracle", "--sandbox", "local", "-w", "2", "-o", str(out)]
+    result = runner.invoke(app, args, env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "3/3 resolved" in result.output
+    trajectories = list(read_trajectories(out))
+    assert sorted(t.task.instance_id for t in trajectories) == ["acme__calc-0", "acme__calc-1", "acme__calc-2"]
+    assert all(t.outcome.resolved and t.outcome.exit_status == "submitted" for t in trajectories)
+    assert (tmp_path / "run.jsonl.logs" / "acme__calc-0.json").exists()
+    again = runner.invoke(app, args, env={"COLUMNS": "200"})
+    assert "3 already done" in again.output and len(list(read_trajectories(out))) == 3
+
+
+def test_a_killed_collection_resumes_without_loss_or_duplicates(tmp_path, calc_task):
+    folder, out = task_folder(tmp_path, calc_task, count=6), tmp_path / "run.jsonl"
+    command = [sys.executable, "-m", "srl_swe", "collect", "--tasks", str(folder), "--expert", "oracle",
+               "--sandbox", "local", "-w", "1", "-o", str(out)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and (not out.exists() or len(out.read_text().splitlines()) < 2):
+        time.sleep(0.1)
+    process.send_signal(signal.SIGINT)
+    process.wait(timeout=60)
+    partial = len(list(read_trajectories(out)))
+    assert 2 <= partial < 6
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    ids = [t.task.instance_id for t in read_trajectories(out)]
+    assert sorted(ids) == [f"acme__calc-{i}" for i in range(6)], "nothing lost, nothing duplicated"
+
+
+def test_a_task_whose_sandbox_fails_is_an_error_and_the_rest_goes_on(tmp_path, calc_task):
+    folder, out = task_folder(tmp_path, calc_task, count=2), tmp_path / "run.jsonl"
+    rows = [json.loads(line) for line in (folder / "tasks.jsonl").read_text().splitlines()]
+    rows[0]["base_commit"] = "0" * 40  # a commit that does not exist: the sandbox cannot start there
+    (folder / "tasks.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = CliRunner().invoke(app, ["collect", "--tasks", str(folder), "--sandbox", "local", "-o", str(out)],
+                                env={"COLUMNS": "200"})
+    assert result.exit_code == 1 and "acme__calc-0" in result.output and "1/1 resolved" in result.output
+    assert [t.task.instance_id for t in read_trajectories(out)] == ["acme__calc-1"]
+    assert (tmp_path / "run.jsonl.logs" / "acme__calc-0.error.txt").exists()
+
+
+@pytest.mark.docker
+def test_docker_collection_with_the_oracle(tmp_path, calc_task, docker_client, base_image):
+    folder = task_folder(tmp_path, calc_task, count=2, image="srl-swe-test/calc:latest")
+    (folder / "Dockerfile").write_text(
+        f"FROM {base_image}\nCOPY --chown=agent:agent repo/ /testbed/\n"
+        "ENV GIT_AUTHOR_DATE=2025-01-01T00:00:00+00:00 GIT_COMMITTER_DATE=2025-01-01T00:00:00+00:00\n"
+        "RUN git init -q -b main && git add -A && git -c user.name=srl-swe -c user.email=srl-swe@localhost "
+        "commit -q -m base\n")
+    docker_client.images.build(path=str(folder), tag="srl-swe-test/calc:latest", rm=True)
+    out = tmp_path / "run.jsonl"
+    result = CliRunner().invoke(app, ["collect", "--tasks", str(folder), "-w", "2", "-o", str(out)],
+                                env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert all(t.outcome.resolved for t in read_trajectories(out)) and len(list(read_trajectories(out))) == 2
+    assert not docker_client.containers.list(all=True, filters={"label": "srl-swe"})
