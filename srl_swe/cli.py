@@ -46,7 +46,10 @@ def collect(
         help="SWE-bench evaluation report (resolved_ids …) that says which instances were resolved")] = None,
     tasks: Annotated[Path | None, typer.Option(
         help="live collection: a sandbox folder (sandboxes/NAME) or a SWE-bench-format JSONL/Parquet")] = None,
-    expert: Annotated[str, typer.Option(help="live collection: oracle or replay:FILE")] = "oracle",
+    expert: Annotated[str, typer.Option(
+        help="live collection: oracle, openai:MODEL, hf:PATH or replay:FILE")] = "oracle",
+    base_url: Annotated[str | None, typer.Option(help="openai:MODEL endpoint (or OPENAI_BASE_URL)")] = None,
+    api_key: Annotated[str | None, typer.Option(help="openai:MODEL key (or OPENAI_API_KEY)")] = None,
     sandbox: Annotated[str, typer.Option(help="live collection: docker or local (no isolation)")] = "docker",
     workers: Annotated[int, typer.Option("-w", "--workers", help="parallel rollouts")] = 1,
     slice_: Annotated[str | None, typer.Option("--slice", help="tasks a:b")] = None,
@@ -55,7 +58,8 @@ def collect(
 ) -> None:
     """Import public expert trajectories (``--import PATH…``) or run an expert live (``--tasks``)."""
     if tasks is not None:
-        _collect_live(tasks, expert, sandbox, workers, slice_, filter_, redo_existing, out)
+        model = _model_factory(expert, base_url, api_key)
+        _collect_live(tasks, model, expert, sandbox, workers, slice_, filter_, redo_existing, out)
         return
     inputs = list(import_paths or []) + list(paths or [])
     if not inputs:
@@ -78,13 +82,22 @@ def collect(
         console.print("[yellow]no trajectory was kept[/yellow]")
 
 
-def _collect_live(source: Path, expert: str, kind: str, workers: int, slice_: str | None, pattern: str | None,
-                  redo: bool, out: Path) -> None:
+def _model_factory(spec: str, base_url: str | None, api_key: str | None):
+    from srl_swe import rollout
+
+    try:
+        return rollout.model_factory(spec, base_url, api_key)
+    except (OSError, ValueError) as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+def _collect_live(source: Path, make_model, expert: str, kind: str, workers: int, slice_: str | None,
+                  pattern: str | None, redo: bool, out: Path) -> None:
     from srl_swe import rollout
 
     try:
         refs = rollout.load_tasks(source, slice_, pattern)
-        open_sandbox, make_model = rollout.sandbox_factory(kind), rollout.model_factory(expert)
+        open_sandbox = rollout.sandbox_factory(kind)
     except (OSError, ValueError) as exc:
         raise typer.BadParameter(str(exc)) from None
     if kind == "docker":
@@ -197,3 +210,39 @@ def sandbox_prune() -> None:
 
     removed = prune_orphans()
     console.print(f"removed {len(removed)} orphaned container(s)")
+
+
+@sandbox_app.command("validate")
+def sandbox_validate(
+    root: Annotated[Path, typer.Option(help="folder of sandbox folders with tasks.jsonl")] = SANDBOXES,
+    sandbox: Annotated[str, typer.Option(help="docker or local")] = "docker",
+    workers: Annotated[int, typer.Option("-w", "--workers")] = 2,
+) -> None:
+    """Prove every bundled task: its FAIL_TO_PASS tests fail without the gold patch and all pass with it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from srl_swe import rollout
+
+    refs = rollout.bundled_tasks(root)
+    open_sandbox = rollout.sandbox_factory(sandbox)
+    failures = {}
+    with _progress() as progress, ThreadPoolExecutor(max(1, workers)) as pool:
+        task = progress.add_task(f"validating {len(refs)} task(s)", total=len(refs))
+        for ref, problems in zip(refs, pool.map(lambda r: _validate(r, open_sandbox), refs), strict=True):
+            progress.advance(task)
+            if problems:
+                failures[ref.task.instance_id] = problems
+    for iid, problems in failures.items():
+        console.print(f"[red]{iid}[/red]: " + "; ".join(problems), highlight=False, soft_wrap=True)
+    console.print(f"{len(refs) - len(failures)}/{len(refs)} tasks valid")
+    if failures or not refs:
+        raise typer.Exit(1)
+
+
+def _validate(ref, open_sandbox) -> list[str]:
+    from srl_swe import rollout
+
+    try:
+        return rollout.validate_task(ref, open_sandbox)
+    except Exception as exc:  # noqa: BLE001 - a broken task is reported, the others are still checked
+        return [f"{type(exc).__name__}: {exc}"]

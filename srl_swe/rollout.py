@@ -140,8 +140,20 @@ def sandbox_factory(kind: str, run_id: str | None = None) -> SandboxFactory:
     raise ValueError(f"unknown sandbox {kind!r}: use docker or local")
 
 
-def model_factory(spec: str) -> ModelFactory:
-    """``oracle`` (the scripted expert) or ``replay:FILE`` (a JSON list of completions)."""
+def model_factory(spec: str, base_url: str | None = None, api_key: str | None = None,
+                  temperature: float = 0.0) -> ModelFactory:
+    """``oracle`` (the scripted expert), ``openai:MODEL`` (an OpenAI-compatible endpoint), ``hf:PATH`` (a
+    local checkpoint, loaded once and shared) or ``replay:FILE`` (a JSON list of completions)."""
+    if spec.startswith("openai:"):
+        from srl_swe.models.openai import OpenAIChatModel
+
+        client = OpenAIChatModel(spec.removeprefix("openai:"), base_url, api_key, temperature)
+        return lambda ref, sandbox: client
+    if spec.startswith("hf:"):
+        from srl_swe.models.hf import HFModel
+
+        local = HFModel(spec.removeprefix("hf:"), temperature)
+        return lambda ref, sandbox: local
     if spec == "oracle":
         from srl_swe.models.oracle import OracleModel
 
@@ -151,4 +163,25 @@ def model_factory(spec: str) -> ModelFactory:
 
         completions = json.loads(Path(spec.removeprefix("replay:")).read_text(encoding="utf-8"))
         return lambda ref, sandbox: ReplayModel(completions)
-    raise ValueError(f"unknown expert {spec!r}: use oracle or replay:FILE")
+    raise ValueError(f"unknown model {spec!r}: use oracle, openai:MODEL, hf:PATH or replay:FILE")
+
+
+def validate_task(ref: TaskRef, open_sandbox: SandboxFactory) -> list[str]:
+    """Problems with a task, [] if it is sound: without the gold patch every FAIL_TO_PASS test fails
+    and every PASS_TO_PASS test passes; with it the task is resolved."""
+    task, problems = ref.task, []
+    before = grade_patch(task, "", lambda: open_sandbox(ref))
+    passing = [t for t in task.fail_to_pass if t in before.fail_to_pass.success]
+    if passing:
+        problems.append(f"FAIL_TO_PASS tests pass without the fix: {passing}")
+    if before.pass_to_pass.failure:
+        problems.append(f"PASS_TO_PASS tests fail without the fix: {before.pass_to_pass.failure}")
+    after = grade_patch(task, task.patch, lambda: open_sandbox(ref))
+    if not after.resolved:
+        problems.append(f"the gold patch does not resolve it: {after.reason}")
+    return problems
+
+
+def bundled_tasks(root: Path) -> list[TaskRef]:
+    """Every task of every sandbox folder under ``root`` (folders holding a tasks.jsonl)."""
+    return [ref for folder in sorted(p.parent for p in root.glob("*/tasks.jsonl")) for ref in load_tasks(folder)]
