@@ -100,6 +100,11 @@ def test_docker_limits_contain_hostile_commands(docker_client, base_image):
         network = sandbox.run("python3 -c \"import socket; socket.create_connection(('1.1.1.1', 53), 3)\"",
                               timeout=30)
         assert network.exit_code != 0 and "unreachable" in network.output.lower()
+        started = time.monotonic()
+        flood = sandbox.run("head -c 1000000000 /dev/urandom; echo end", timeout=120, max_output=10_000)
+        assert flood.exit_code == 0 and flood.truncated and len(flood.output) < 11_000
+        assert flood.output.endswith("end\n")
+        assert time.monotonic() - started < 60, "a gigabyte of binary output streams through, capped"
         escaped = sandbox.run("setsid sleep 300 & (sleep 301 &) ; sleep 302", timeout=1)
         assert escaped.timed_out
         assert "sleep 30" not in sandbox.run("cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\\0' ' '").output
