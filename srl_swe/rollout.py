@@ -32,15 +32,30 @@ class TaskRef:
     """The bundled repository folder (for the local backend), when the task comes from ``sandboxes/``."""
 
 
+IMAGE_RULES = {
+    "swe-bench": "swebench/sweb.eval.x86_64.{id__1776_}:latest",
+    "swe-gym": "xingyaoww/sweb.eval.x86_64.{id__s_}:latest",
+}
+"""Image names of datasets whose rows carry none: the instance id with ``__`` replaced, lower-cased."""
+DATASETS = {
+    "swe-bench-verified": ("SWE-bench/SWE-bench_Verified", "test", "swe-bench"),
+    "swe-bench": ("SWE-bench/SWE-bench", "test", "swe-bench"),
+    "swe-gym": ("SWE-Gym/SWE-Gym", "train", "swe-gym"),
+    "swe-smith": ("SWE-bench/SWE-smith", "train", "swe-bench"),
+}
+"""Dataset names ``--tasks`` accepts besides paths (loaded from the Hugging Face Hub with ``datasets``)."""
+
+
 def load_tasks(source: Path, slice_: str | None = None, pattern: str | None = None) -> list[TaskRef]:
-    """Tasks from a sandbox folder or a SWE-bench-format file; ``slice_`` "a:b" and a regex on ids."""
+    """Tasks from a sandbox folder, a SWE-bench-format JSONL/Parquet file or a dataset name (DATASETS);
+    ``slice_`` "a:b" and a regex on instance ids select some."""
     folder = source if source.is_dir() else None
-    path = folder / "tasks.jsonl" if folder else source
-    tasks = []
-    for where, record in read_records(path):
-        if isinstance(record, Exception):
-            raise ValueError(f"{where}: {record}")
-        tasks.append(TaskRef(SweTask.model_validate(_test_lists(record)), folder / "repo" if folder else None))
+    rule, name = "swe-bench", str(source).lower()
+    if folder is None and not source.exists() and name in DATASETS:
+        rows, rule = _hub_rows(name), DATASETS[name][2]
+    else:
+        rows = _file_rows(folder / "tasks.jsonl" if folder else source)
+    tasks = [TaskRef(task_from_row(row, rule), folder / "repo" if folder else None) for row in rows]
     if pattern:
         tasks = [t for t in tasks if re.search(pattern, t.task.instance_id)]
     if slice_:
@@ -49,13 +64,35 @@ def load_tasks(source: Path, slice_: str | None = None, pattern: str | None = No
     return tasks
 
 
-def _test_lists(record: dict) -> dict:
+def _file_rows(path: Path) -> list[dict]:
+    rows = []
+    for where, record in read_records(path):
+        if isinstance(record, Exception):
+            raise ValueError(f"{where}: {record}")
+        rows.append(record)
+    return rows
+
+
+def _hub_rows(name: str) -> list[dict]:
+    import datasets
+
+    repo, split, _ = DATASETS[name]
+    return [dict(row) for row in datasets.load_dataset(repo, split=split)]
+
+
+def task_from_row(record: dict, image_rule: str = "swe-bench") -> SweTask:
+    """A SWE-bench-format row as a task. Test lists may be JSON strings; the image is the row's
+    ``image`` (SWE-bench 5), else SWE-smith's ``image_name``, else named by ``IMAGE_RULES[image_rule]``."""
     known = set(SweTask.model_fields) | {"FAIL_TO_PASS", "PASS_TO_PASS"}
     row = {key: value for key, value in record.items() if key in known}
     for key in ("FAIL_TO_PASS", "PASS_TO_PASS"):
         if isinstance(row.get(key), str):
             row[key] = json.loads(row[key])
-    return row
+    iid = str(record.get("instance_id", ""))
+    by_rule = IMAGE_RULES[image_rule].format(**{"id__1776_": iid.replace("__", "_1776_"),
+                                                "id__s_": iid.replace("__", "_s_")}).lower()
+    row["image"] = record.get("image") or record.get("image_name") or by_rule
+    return SweTask.model_validate(row)
 
 
 @dataclass

@@ -86,3 +86,24 @@ def test_docker_collection_with_the_oracle(tmp_path, calc_task, docker_client, b
     assert result.exit_code == 0, result.output
     assert all(t.outcome.resolved for t in read_trajectories(out)) and len(list(read_trajectories(out))) == 2
     assert not docker_client.containers.list(all=True, filters={"label": "srl-swe"})
+
+
+def test_task_rows_of_the_public_datasets():
+    from srl_swe.rollout import task_from_row
+
+    row = {"instance_id": "django__django-11099", "repo": "django/django", "base_commit": "abc",
+           "problem_statement": "x", "FAIL_TO_PASS": '["t1"]', "PASS_TO_PASS": "[]", "version": "3.0"}
+    assert task_from_row(row).image == "swebench/sweb.eval.x86_64.django_1776_django-11099:latest"
+    assert task_from_row(row, "swe-gym").image == "xingyaoww/sweb.eval.x86_64.django_s_django-11099:latest"
+    assert task_from_row({**row, "image": "mine:1"}).image == "mine:1"
+    assert task_from_row({**row, "image_name": "swesmith.x86_64.a__b.1234"}).image == "swesmith.x86_64.a__b.1234"
+    assert task_from_row(row).fail_to_pass == ["t1"]
+
+
+def test_slices_and_filters(tmp_path, calc_task):
+    from srl_swe.rollout import load_tasks
+
+    folder = task_folder(tmp_path, calc_task, count=5)
+    assert [r.task.instance_id for r in load_tasks(folder, "1:3")] == ["acme__calc-1", "acme__calc-2"]
+    assert [r.task.instance_id for r in load_tasks(folder, pattern="-[04]$")] == ["acme__calc-0", "acme__calc-4"]
+    assert load_tasks(folder)[0].repo_dir == folder / "repo"

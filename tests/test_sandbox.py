@@ -82,6 +82,8 @@ def test_docker_sandbox_keeps_every_promise(docker_client, base_image, repo, tmp
         sandbox.base_commit = sandbox.run("git rev-parse HEAD").output.strip()
         shared_behaviour(sandbox)
         assert sandbox.run("id -un").output.strip() == "agent", "a non-root user where the image has one"
+        sandbox.run("echo 'export FROM_BASHRC=yes' > ~/.bashrc && exit")  # a new shell reads ~/.bashrc
+        assert sandbox.run("echo $FROM_BASHRC").output == "yes\n"
         container_id = sandbox.container.id
     assert not docker_client.containers.list(all=True, filters={"id": container_id})
 

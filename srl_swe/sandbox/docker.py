@@ -40,6 +40,8 @@ from srl_swe.sandbox.shell import ShellSession
 
 LABEL = "srl-swe"
 STATE_DIR = "/tmp/.srl-swe"
+SHELL_INIT = "[ -f ~/.bashrc ] && . ~/.bashrc >/dev/null 2>&1"
+"""SWE-bench images activate their conda environment in ~/.bashrc; a non-interactive bash would not."""
 KEEPER = r"""
 while IFS= read -r spare; do
   round=0
@@ -140,7 +142,7 @@ class DockerSandbox:
         try:
             self.user = limits.user or ""
             self.keeper = _SocketStream(self._attach_keeper())
-            self.shell = ShellSession(self._open_shell, self._kill_tree, STATE_DIR)
+            self.shell = ShellSession(self._open_shell, self._kill_tree, STATE_DIR, SHELL_INIT)
             if base_commit:
                 hide_future_history(self, base_commit)
         except BaseException:

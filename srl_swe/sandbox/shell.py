@@ -61,9 +61,11 @@ class OutputCap:
 class ShellSession:
     """One bash process reached through ``stream``; see the module docstring."""
 
-    def __init__(self, open_stream: Callable[[], Stream], kill_tree: Callable[[int, bool], None], state_dir: str):
-        """``kill_tree(shell_pid, include_shell)`` kills what the shell started (and the shell itself)."""
-        self.open_stream, self.kill_tree, self.state_dir = open_stream, kill_tree, state_dir
+    def __init__(self, open_stream: Callable[[], Stream], kill_tree: Callable[[int, bool], None], state_dir: str,
+                 init: str = ""):
+        """``kill_tree(shell_pid, include_shell)`` kills what the shell started (and the shell itself);
+        ``init`` runs first in every new shell (e.g. sourcing ~/.bashrc to activate an environment)."""
+        self.open_stream, self.kill_tree, self.state_dir, self.init = open_stream, kill_tree, state_dir, init
         self.nonce = secrets.token_hex(8)
         self.done = re.compile(rb"\n__SRL_DONE_" + self.nonce.encode() + rb"_(-?\d+)__\n")
         self.stream: Stream | None = None
@@ -72,7 +74,7 @@ class ShellSession:
 
     def _start(self, restore: bool) -> None:
         self.stream = self.open_stream()
-        setup = f"mkdir -p {self.state_dir}; echo $$"
+        setup = f"{self.init}\nmkdir -p {self.state_dir}; echo $$".lstrip()
         if restore:
             setup = (f"cd \"$(cat {self.state_dir}/cwd 2>/dev/null || pwd)\" 2>/dev/null; "
                      f"[ -f {self.state_dir}/env ] && . {self.state_dir}/env 2>/dev/null; " + setup)
