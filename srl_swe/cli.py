@@ -101,8 +101,9 @@ def _collect_live(source: Path, make_model, expert: str, kind: str, workers: int
     except (OSError, ValueError) as exc:
         raise typer.BadParameter(str(exc)) from None
     if kind == "docker":
-        from srl_swe.sandbox.docker import prune_orphans
+        from srl_swe.sandbox.docker import exit_on_sigterm, prune_orphans
 
+        exit_on_sigterm()  # here, in the main thread: the sandboxes themselves are made in worker threads
         prune_orphans()
     with _progress() as progress:
         task = progress.add_task(f"{expert} on {len(refs)} task(s)", total=len(refs))

@@ -22,7 +22,14 @@ from srl_swe.agent import AgentLimits, grade_patch, run_agent
 from srl_swe.formats.sources import read_records
 from srl_swe.models import Model
 from srl_swe.sandbox.base import Sandbox
-from srl_swe.trajectory import SweTask, Trajectory, append_trajectory, atomic_output, read_trajectories
+from srl_swe.trajectory import (
+    SweTask,
+    Trajectory,
+    append_trajectory,
+    atomic_output,
+    read_trajectories,
+    write_trajectories,
+)
 
 
 @dataclass(frozen=True)
@@ -131,31 +138,53 @@ def rollout_one(ref: TaskRef, open_sandbox: SandboxFactory, make_model: ModelFac
 def rollout_all(tasks: list[TaskRef], out: Path, open_sandbox: SandboxFactory, make_model: ModelFactory,
                 limits: AgentLimits | None = None, workers: int = 1, redo_existing: bool = False,
                 on_done: Callable[[str, str], None] | None = None) -> RolloutReport:
-    """Run every task not already in ``out`` (all of them with ``redo_existing``); see module docstring."""
+    """Run every task not already in ``out`` (all of them with ``redo_existing``, whose old lines are
+    dropped first); see module docstring. On Ctrl-C or SIGTERM queued tasks are cancelled and the
+    sandboxes in flight closed before the interrupt propagates."""
     report, log_dir, limits = RolloutReport(), out.with_name(out.name + ".logs"), limits or AgentLimits()
     log_dir.mkdir(parents=True, exist_ok=True)
-    finished = set() if redo_existing else finished_ids(out)
-    todo = [ref for ref in tasks if ref.task.instance_id not in finished]
-    report.skipped = [ref.task.instance_id for ref in tasks if ref.task.instance_id in finished]
-    with ThreadPoolExecutor(max(1, workers)) as pool:
-        futures = {pool.submit(rollout_one, ref, open_sandbox, make_model, limits, log_dir): ref for ref in todo}
+    unique = list({ref.task.instance_id: ref for ref in tasks}.values())
+    if redo_existing and out.exists():
+        redo = {ref.task.instance_id for ref in unique}
+        write_trajectories(out, [t for t in read_trajectories(out) if t.task.instance_id not in redo])
+    finished = finished_ids(out)
+    todo = [ref for ref in unique if ref.task.instance_id not in finished]
+    report.skipped = [ref.task.instance_id for ref in unique if ref.task.instance_id in finished]
+    opened: list[Sandbox] = []
+
+    def tracked(ref: TaskRef) -> Sandbox:
+        opened.append(open_sandbox(ref))
+        return opened[-1]
+
+    pool = ThreadPoolExecutor(max(1, workers))
+    try:
+        futures = {pool.submit(rollout_one, ref, tracked, make_model, limits, log_dir): ref for ref in todo}
         for future in as_completed(futures):
-            iid = futures[future].task.instance_id
-            try:
-                trajectory = future.result()
-            except Exception as exc:  # noqa: BLE001 - one task's failure must not stop the run
-                report.errors[iid] = f"{type(exc).__name__}: {exc}"
-                (log_dir / f"{iid}.error.txt").write_text(traceback.format_exc(), encoding="utf-8")
-                status = "error"
-            else:
-                append_trajectory(out, trajectory)
-                report.done.append(iid)
-                if trajectory.outcome.resolved:
-                    report.resolved.append(iid)
-                status = "resolved" if trajectory.outcome.resolved else "unresolved"
-            if on_done is not None:
-                on_done(iid, status)
+            _record(futures[future].task.instance_id, future, out, log_dir, report, on_done)
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        for sandbox in opened:  # their rollouts fail fast instead of running on after we are gone
+            sandbox.close()
+        raise
+    pool.shutdown()
     return report
+
+
+def _record(iid: str, future, out: Path, log_dir: Path, report: RolloutReport, on_done) -> None:
+    try:
+        trajectory = future.result()
+    except Exception as exc:  # noqa: BLE001 - one task's failure must not stop the run
+        report.errors[iid] = f"{type(exc).__name__}: {exc}"
+        (log_dir / f"{iid}.error.txt").write_text(traceback.format_exc(), encoding="utf-8")
+        status = "error"
+    else:
+        append_trajectory(out, trajectory)
+        report.done.append(iid)
+        if trajectory.outcome.resolved:
+            report.resolved.append(iid)
+        status = "resolved" if trajectory.outcome.resolved else "unresolved"
+    if on_done is not None:
+        on_done(iid, status)
 
 
 def sandbox_factory(kind: str, run_id: str | None = None) -> SandboxFactory:

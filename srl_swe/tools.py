@@ -52,11 +52,13 @@ class ToolBox:
             raise ToolError(f"unknown tool {action.tool!r}; the tools are bash, str_replace_editor and submit")
         except ToolError as error:
             return ToolResult(f"ERROR: {error}")
+        except OSError as error:  # e.g. a path through a regular file: the model's mistake, not ours
+            return ToolResult(f"ERROR: {error}")
 
     def bash(self, command: str) -> str:
         result = self.sandbox.run(command, timeout=self.command_timeout)
         text = result.output if result.output.strip() else "(no output)"
-        return text if result.exit_code in (0, 124) else f"{text.rstrip()}\n[exit code {result.exit_code}]"
+        return text if result.exit_code == 0 or result.timed_out else f"{text.rstrip()}\n[exit code {result.exit_code}]"
 
     def editor(self, args: dict[str, str]) -> str:
         command, path = _required(args, "command"), self._path(_required(args, "path"))

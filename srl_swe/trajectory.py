@@ -188,8 +188,14 @@ def write_trajectories(path: str | Path, trajectories: Iterable[Trajectory]) -> 
 def append_trajectory(path: str | Path, trajectory: Trajectory) -> None:
     """Append one trajectory line and flush it to disk (a crash loses at most the line being written)."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a", encoding="utf-8") as handle:
-        handle.write(trajectory.model_dump_json(by_alias=True) + "\n")
+    line = trajectory.model_dump_json(by_alias=True).encode("utf-8") + b"\n"
+    with open(path, "a+b") as handle:  # appends go to the end whatever the read position
+        size = handle.seek(0, os.SEEK_END)
+        if size:
+            handle.seek(size - 1)
+            if handle.read(1) != b"\n":
+                line = b"\n" + line  # a line torn by a crash stays a (bad) line of its own
+        handle.write(line)
         handle.flush()
         os.fsync(handle.fileno())
 

@@ -73,3 +73,12 @@ def test_step_limit_and_bad_calls_become_observations(calc_task):
     assert trajectory.outcome.exit_status == "step_limit"
     assert all("outside the repository" in step.observation for step in trajectory.steps)
     assert json.loads(trajectory.model_dump_json())["task"]["instance_id"] == "acme__calc-1"
+
+
+def test_the_oracle_handles_files_without_a_final_newline():
+    from srl_swe.models.oracle import oracle_script
+
+    patch = ("diff --git a/x.py b/x.py\n--- a/x.py\n+++ b/x.py\n@@ -1,2 +1,2 @@\n x = 1\n-y = 2\n"
+             "\\ No newline at end of file\n+y = 3\n\\ No newline at end of file\n")
+    edits = [a for _, a in oracle_script({"patch": patch}, "/testbed") if a.arguments.get("command") == "str_replace"]
+    assert [(e.arguments["old_str"], e.arguments["new_str"]) for e in edits] == [("x = 1\ny = 2", "x = 1\ny = 3")]

@@ -50,7 +50,9 @@ def test_a_killed_collection_resumes_without_loss_or_duplicates(tmp_path, calc_t
     while time.monotonic() < deadline and (not out.exists() or len(out.read_text().splitlines()) < 2):
         time.sleep(0.1)
     process.send_signal(signal.SIGINT)
+    interrupted = time.monotonic()
     process.wait(timeout=60)
+    assert time.monotonic() - interrupted < 15, "Ctrl-C cancels the queued tasks instead of running them"
     partial = len(list(read_trajectories(out)))
     assert 2 <= partial < 6
     done = subprocess.run(command, capture_output=True, text=True, timeout=300)
@@ -107,3 +109,22 @@ def test_slices_and_filters(tmp_path, calc_task):
     assert [r.task.instance_id for r in load_tasks(folder, "1:3")] == ["acme__calc-1", "acme__calc-2"]
     assert [r.task.instance_id for r in load_tasks(folder, pattern="-[04]$")] == ["acme__calc-0", "acme__calc-4"]
     assert load_tasks(folder)[0].repo_dir == folder / "repo"
+
+
+def test_appending_after_a_torn_line_keeps_the_new_trajectory(tmp_path, calc_task):
+    from srl_swe.actions import tool_action
+    from srl_swe.trajectory import Provenance, Step, Trajectory, append_trajectory
+
+    _, task = calc_task
+    def make(iid):
+        return Trajectory(id=iid, task=task.model_copy(update={"instance_id": iid}),
+                          steps=[Step(action=tool_action("submit", {}))], provenance=Provenance(source_format="t"))
+
+    out = tmp_path / "run.jsonl"
+    append_trajectory(out, make("a"))
+    with open(out, "a") as handle:
+        handle.write('{"schema_version": 1, "id": "tor')  # a crash in the middle of a line
+    append_trajectory(out, make("b"))
+    skipped = []
+    assert [t.id for t in read_trajectories(out, lambda w, r: skipped.append(w))] == ["a", "b"]
+    assert skipped == [f"{out}:2"]

@@ -50,6 +50,9 @@ def shared_behaviour(sandbox):
     sandbox.write_file("calc.py", "def add(a, b):\n    return a + b\n")
     diff = sandbox.diff()
     assert "-    return a - b" in diff and "+    return a + b" in diff and "notes/new.txt" in diff
+    sandbox.run(f"printf 'caf\\351\\n' > {sandbox.workdir}/latin1.txt && git() {{ echo fake; }}")  # not UTF-8
+    latin = sandbox.diff()
+    assert "latin1.txt" in latin and "GIT binary patch" in latin and "fake" not in latin
 
 
 def test_local_sandbox_keeps_every_promise(repo):
@@ -82,8 +85,11 @@ def test_docker_sandbox_keeps_every_promise(docker_client, base_image, repo, tmp
         sandbox.base_commit = sandbox.run("git rev-parse HEAD").output.strip()
         shared_behaviour(sandbox)
         assert sandbox.run("id -un").output.strip() == "agent", "a non-root user where the image has one"
-        sandbox.run("echo 'export FROM_BASHRC=yes' > ~/.bashrc && exit")  # a new shell reads ~/.bashrc
-        assert sandbox.run("echo $FROM_BASHRC").output == "yes\n"
+        sandbox.run("echo 'export FROM_BASHRC=yes SRL_X=bashrc' > ~/.bashrc && exit")  # a new shell reads it
+        assert sandbox.run("echo $FROM_BASHRC $SRL_X").output == "yes 42\n", "saved state wins over ~/.bashrc"
+        sandbox.run("cd /testbed && printf '#!/bin/sh\\necho run\\n' > run.sh && chmod 755 run.sh")
+        sandbox.write_file("run.sh", "#!/bin/sh\necho edited\n")
+        assert sandbox.run("./run.sh && stat -c '%U %a' run.sh").output == "edited\nagent 755\n"
         container_id = sandbox.container.id
     assert not docker_client.containers.list(all=True, filters={"id": container_id})
 
@@ -173,3 +179,20 @@ def test_no_container_survives_an_interrupted_run(docker_client, base_image, how
     if how == "SIGKILL":  # nothing runs in a killed process: the start-up sweep of the next run cleans up
         assert container_id in prune_orphans(docker_client)
     assert not docker_client.containers.list(all=True, filters={"id": container_id})
+
+
+@docker_only
+def test_prune_leaves_other_hosts_and_live_owners_alone(docker_client, base_image):
+    import os
+    import socket
+
+    mine_alive = {LABEL: "1", f"{LABEL}.owner": f"{socket.gethostname()}:{os.getpid()}"}
+    other_host = {LABEL: "1", f"{LABEL}.owner": "another-machine:1"}
+    kept = [docker_client.containers.run(base_image, ["sleep", "infinity"], detach=True, labels=labels)
+            for labels in (mine_alive, other_host)]
+    try:
+        removed = prune_orphans(docker_client)
+        assert not {c.id for c in kept} & set(removed)
+    finally:
+        for container in kept:
+            container.remove(force=True)

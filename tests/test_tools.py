@@ -68,6 +68,8 @@ def test_editor_edits_and_undoes(tools):
     ({"command": "undo_edit", "path": "@/pkg/calc.py"}, "no edit"),
     ({"command": "delete", "path": "@/pkg/calc.py"}, "unknown command"),
     ({"path": "@/pkg/calc.py"}, "'command' is required"),
+    ({"command": "create", "path": "@/pkg/calc.py/inner.py", "file_text": "x"}, "ERROR"),
+    ({"command": "view", "path": "@/pkg/calc.py/inner.py"}, "ERROR"),
 ])
 def test_editor_mistakes_are_observations(tools, arguments, message):
     arguments = {k: v.replace("@", tools.sandbox.workdir) for k, v in arguments.items()}

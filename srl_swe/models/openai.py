@@ -8,6 +8,7 @@ exceed the model's context are not (retrying cannot help) and raise :class:`Mode
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import time
@@ -56,8 +57,9 @@ class OpenAIChatModel:
                 if error.code not in RETRYABLE or any(m in detail.lower() for m in CONTEXT_MARKERS):
                     raise ModelError(f"{self.base_url} answered HTTP {error.code}: {detail}") from None
                 last = f"HTTP {error.code}: {detail}"
-            except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
-                last = str(error)
+            except (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException,
+                    json.JSONDecodeError) as error:  # cut connections and garbled replies are transient too
+                last = f"{type(error).__name__}: {error}"
             if attempt < self.retries:
                 time.sleep(self.backoff_s * 2**attempt)
         raise ModelError(f"{self.base_url} failed {self.retries + 1} times; last: {last}")

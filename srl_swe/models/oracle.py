@@ -53,8 +53,7 @@ def oracle_script(task: dict, workdir: str, python: str = "python3") -> list[tup
         view = tool_action("str_replace_editor", {"command": "view", "path": path})
         script.append((f"Let me read {changed.path}.", view))
         for hunk in changed:
-            old = "".join(line.value for line in hunk if not line.is_added)
-            new = "".join(line.value for line in hunk if not line.is_removed)
+            old, new = _hunk_sides(list(hunk))
             script.append((f"Fix the code around line {hunk.source_start} of {changed.path}.",
                            tool_action("str_replace_editor", {"command": "str_replace", "path": path,
                                                               "old_str": old, "new_str": new})))
@@ -64,6 +63,21 @@ def oracle_script(task: dict, workdir: str, python: str = "python3") -> list[tup
         script.append(("Check that the existing tests still pass.", tool_action("bash", {"command": command})))
     script.append(("The fix is in place; submit it.", tool_action("submit", {})))
     return script
+
+
+def _hunk_sides(lines: list) -> tuple[str, str]:
+    """(before, after) text of a hunk; a line followed by "\\ No newline at end of file" has no newline."""
+    old, new = [], []
+    for index, line in enumerate(lines):
+        if line.line_type not in " +-":
+            continue
+        last = index + 1 < len(lines) and lines[index + 1].line_type not in " +-"
+        value = line.value[:-1] if last and line.value.endswith("\n") else line.value
+        if not line.is_added:
+            old.append(value)
+        if not line.is_removed:
+            new.append(value)
+    return "".join(old), "".join(new)
 
 
 def _tests(task: dict) -> list[str]:

@@ -45,6 +45,9 @@ class Sandbox(Protocol):
 
     def diff(self) -> str: ...
 
+    def git(self, args: list[str]) -> tuple[int, bytes]:
+        """Run git on the repository in a process of its own: (exit code, output bytes)."""
+
     def close(self) -> None: ...
 
     def __enter__(self) -> Sandbox: ...
@@ -62,11 +65,24 @@ def in_workdir(workdir: str, path: str) -> str:
 
 
 def git_diff(sandbox: Sandbox, base_commit: str | None) -> str:
-    """The working tree against the base commit, new files included (binary-safe); "" on failure."""
-    base = shlex.quote(base_commit) if base_commit else "HEAD"
-    result = sandbox.run(f"cd {shlex.quote(sandbox.workdir)} && git add -A -N . && git diff --binary {base}",
-                         timeout=120, max_output=50_000_000)
-    return result.output if result.exit_code == 0 else ""
+    """The working tree against the base commit, new files included, as a patch ``git apply`` takes.
+
+    git runs in a process of its own, so nothing the agent did to its shell (functions, ``GIT_DIR``)
+    changes the patch. Text that is not UTF-8 would not survive as a string: then every file is diffed
+    as binary (base85), which still applies exactly. SandboxError if git fails.
+    """
+    sandbox.git(["add", "-A", "-N", "."])
+    code, patch = sandbox.git(["diff", "--binary", base_commit or "HEAD"])
+    if code == 0:
+        try:
+            return patch.decode("utf-8")
+        except UnicodeDecodeError:
+            sandbox.write_file(f"{sandbox.scratch}/all-binary.attributes", "* binary\n")
+            code, patch = sandbox.git(["-c", f"core.attributesFile={sandbox.scratch}/all-binary.attributes",
+                                       "diff", "--binary", base_commit or "HEAD"])
+    if code != 0:
+        raise SandboxError(f"git diff failed: {patch[-300:].decode('utf-8', errors='replace')}")
+    return patch.decode("utf-8", errors="replace")
 
 
 def hide_future_history(sandbox: Sandbox, base_commit: str) -> None:

@@ -13,7 +13,7 @@ on errors, at interpreter exit and on SIGINT/SIGTERM; ``prune_orphans`` removes 
 from __future__ import annotations
 
 import atexit
-import io
+import base64
 import os
 import select
 import shlex
@@ -21,7 +21,6 @@ import signal
 import socket
 import struct
 import sys
-import tarfile
 import threading
 import time
 import uuid
@@ -40,6 +39,7 @@ from srl_swe.sandbox.shell import ShellSession
 
 LABEL = "srl-swe"
 STATE_DIR = "/tmp/.srl-swe"
+MAX_FILE_BYTES = 64_000_000
 SHELL_INIT = "[ -f ~/.bashrc ] && . ~/.bashrc >/dev/null 2>&1"
 """SWE-bench images activate their conda environment in ~/.bashrc; a non-interactive bash would not."""
 KEEPER = r"""
@@ -123,7 +123,7 @@ class DockerSandbox:
                  run_id: str | None = None, limits: DockerLimits = DockerLimits(), client=None):
         import docker
 
-        _exit_on_sigterm()
+        exit_on_sigterm()
         self.client = client or docker.from_env(timeout=120)
         self.workdir, self.base_commit, self.python, self.scratch = workdir, base_commit, "python3", STATE_DIR
         self.run_id = run_id or uuid.uuid4().hex[:12]
@@ -175,31 +175,32 @@ class DockerSandbox:
         return self.shell.run(command, timeout, max_output)
 
     def read_file(self, path: str) -> str:
-        import docker
-
-        try:
-            bits, _ = self.container.get_archive(in_workdir(self.workdir, path))
-        except docker.errors.NotFound:
-            raise FileNotFoundError(path) from None
-        with tarfile.open(fileobj=io.BytesIO(b"".join(bits))) as archive:
-            member = archive.next()
-            if member is None or not member.isfile():
-                raise IsADirectoryError(path)
-            return archive.extractfile(member).read().decode("utf-8", errors="replace")
+        """The file's text (bytes decoded with U+FFFD for invalid UTF-8), read as the sandbox user."""
+        target = shlex.quote(in_workdir(self.workdir, path))
+        result = self.run(f"if [ -d {target} ]; then exit 21; elif [ ! -f {target} ]; then exit 2; fi; "
+                          f"base64 -w0 < {target}", timeout=120, max_output=MAX_FILE_BYTES)
+        if result.exit_code == 21:
+            raise IsADirectoryError(path)
+        if result.exit_code == 2:
+            raise FileNotFoundError(path)
+        if result.exit_code != 0 or result.truncated:
+            raise OSError(f"could not read {path}: {result.output[-300:]}")
+        return base64.b64decode(result.output).decode("utf-8", errors="replace")
 
     def write_file(self, path: str, content: str) -> None:
+        """Write text as the sandbox user; an existing file keeps its owner and mode."""
         target = in_workdir(self.workdir, path)
-        folder, name = os.path.split(target)
-        data = content.encode("utf-8")
-        buffer = io.BytesIO()
-        with tarfile.open(fileobj=buffer, mode="w") as archive:
-            info = tarfile.TarInfo(name)
-            info.size, info.mode = len(data), 0o644
-            info.uid = info.gid = 1000 if self.user == "agent" else 0
-            archive.addfile(info, io.BytesIO(data))
-        self.run(f"mkdir -p {shlex.quote(folder)}", timeout=30)
-        if not self.container.put_archive(folder, buffer.getvalue()):
-            raise OSError(f"could not write {target}")
+        end = f"__SRL_FILE_{uuid.uuid4().hex}"
+        data = base64.encodebytes(content.encode("utf-8")).decode()
+        result = self.run(f"mkdir -p -- {shlex.quote(os.path.dirname(target))} && "
+                          f"base64 -d > {shlex.quote(target)} <<'{end}'\n{data}{end}", timeout=120)
+        if result.exit_code != 0:
+            raise OSError(f"could not write {path}: {result.output[-300:]}")
+
+    def git(self, args: list[str]) -> tuple[int, bytes]:
+        """Run git on the repository in a process of its own (not the agent's shell), as the sandbox user."""
+        result = self.container.exec_run(["git", "-C", self.workdir, *args], user=self.user, demux=False)
+        return result.exit_code, result.output or b""
 
     def diff(self) -> str:
         return git_diff(self, self.base_commit)
@@ -233,7 +234,7 @@ def close_all() -> None:
 atexit.register(close_all)
 
 
-def _exit_on_sigterm() -> None:
+def exit_on_sigterm() -> None:
     """Turn SIGTERM into SystemExit (so context managers and atexit remove containers), unless the
     program installed its own handler or this is not the main thread."""
     if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
@@ -241,16 +242,20 @@ def _exit_on_sigterm() -> None:
 
 
 def prune_orphans(client=None) -> list[str]:
-    """Remove labelled containers whose owner process (on this host) no longer runs; returns their ids."""
+    """Remove labelled containers whose owner process on this host no longer runs; returns their ids.
+    Containers owned from other hosts (a daemon shared through DOCKER_HOST) are left alone."""
     import docker
 
     client = client or docker.from_env()
     removed = []
     for container in client.containers.list(all=True, filters={"label": LABEL}):
         host, _, pid = container.labels.get(f"{LABEL}.owner", ":").partition(":")
-        if host == socket.gethostname() and pid.isdigit() and _alive(int(pid)):
+        if host != socket.gethostname() or not pid.isdigit() or _alive(int(pid)):
+            continue  # another machine's (a shared daemon) or still in use: not ours to judge
+        try:
+            container.remove(force=True, v=True)
+        except docker.errors.NotFound:
             continue
-        container.remove(force=True, v=True)
         removed.append(container.id)
     return removed
 

@@ -114,6 +114,10 @@ class LocalSandbox:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(content, encoding="utf-8")
 
+    def git(self, args: list[str]) -> tuple[int, bytes]:
+        done = subprocess.run(["git", "-C", self.workdir, *args], capture_output=True)
+        return done.returncode, done.stdout + done.stderr if done.returncode else done.stdout
+
     def diff(self) -> str:
         return git_diff(self, self.base_commit)
 

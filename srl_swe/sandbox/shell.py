@@ -74,10 +74,11 @@ class ShellSession:
 
     def _start(self, restore: bool) -> None:
         self.stream = self.open_stream()
-        setup = f"{self.init}\nmkdir -p {self.state_dir}; echo $$".lstrip()
-        if restore:
+        setup = f"mkdir -p {self.state_dir}; echo $$"
+        if restore:  # after init, so the saved state wins over what ~/.bashrc sets
             setup = (f"cd \"$(cat {self.state_dir}/cwd 2>/dev/null || pwd)\" 2>/dev/null; "
                      f"[ -f {self.state_dir}/env ] && . {self.state_dir}/env 2>/dev/null; " + setup)
+        setup = f"{self.init}\n{setup}" if self.init else setup
         cap, code = self._exchange(setup, timeout=30.0, max_output=4096)
         lines = cap.text().split()
         if code is None or not lines or not lines[-1].isdigit():
