@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Annotated
 
@@ -97,7 +98,7 @@ def _collect_live(source: Path, make_model, expert: str, kind: str, workers: int
 
     try:
         refs = rollout.load_tasks(source, slice_, pattern)
-        open_sandbox = rollout.sandbox_factory(kind)
+        open_sandbox = rollout.sandbox_factory(kind, run_id=f"collect-{uuid.uuid4().hex[:8]}")
     except (OSError, ValueError) as exc:
         raise typer.BadParameter(str(exc)) from None
     if kind == "docker":
