@@ -181,6 +181,25 @@ def _history(value: str) -> int | str | None:
     return int(value)
 
 
+@app.command("init-tiny-model")
+def init_tiny_model(
+    out: Annotated[Path, typer.Option("-o", "--out", help="folder to write the model and tokenizer to")],
+    from_data: Annotated[Path | None, typer.Option(help="a step dataset folder (srl-swe steps -o …) to train "
+                                                        "the tokenizer on; default: the bundled examples")] = None,
+    vocab_size: Annotated[int, typer.Option(min=300)] = 4096,
+    hidden_size: Annotated[int, typer.Option(min=8)] = 64,
+    layers: Annotated[int, typer.Option(min=1)] = 2,
+) -> None:
+    """Create a small Qwen2-architecture model with a tokenizer trained here (offline)."""
+    from srl_swe.train.tiny_model import init_tiny_model as build
+
+    try:
+        path = build(out, from_data, vocab_size, hidden_size, layers)
+    except FileNotFoundError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    console.print(f"tiny model written to {path}")
+
+
 SANDBOXES = Path(__file__).resolve().parent.parent / "sandboxes"
 
 
