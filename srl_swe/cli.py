@@ -249,7 +249,7 @@ def sandbox_validate(
     failures = {}
     with _progress() as progress, ThreadPoolExecutor(max(1, workers)) as pool:
         task = progress.add_task(f"validating {len(refs)} task(s)", total=len(refs))
-        for ref, problems in zip(refs, pool.map(lambda r: _validate(r, open_sandbox), refs), strict=True):
+        for ref, problems in zip(refs, pool.map(lambda r: rollout.validate_task(r, open_sandbox), refs), strict=True):
             progress.advance(task)
             if problems:
                 failures[ref.task.instance_id] = problems
@@ -258,12 +258,3 @@ def sandbox_validate(
     console.print(f"{len(refs) - len(failures)}/{len(refs)} tasks valid")
     if failures or not refs:
         raise typer.Exit(1)
-
-
-def _validate(ref, open_sandbox) -> list[str]:
-    from srl_swe import rollout
-
-    try:
-        return rollout.validate_task(ref, open_sandbox)
-    except Exception as exc:  # noqa: BLE001 - a broken task is reported, the others are still checked
-        return [f"{type(exc).__name__}: {exc}"]

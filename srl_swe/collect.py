@@ -17,7 +17,7 @@ from pathlib import Path
 from srl_swe.formats import importer
 from srl_swe.formats.common import BadRecord
 from srl_swe.formats.sources import input_files, read_records
-from srl_swe.trajectory import Trajectory, write_trajectories
+from srl_swe.trajectory import Trajectory, atomic_output
 
 UNKNOWN = "?"
 
@@ -108,15 +108,17 @@ def _convert(source: str, record, fmt: str, tally: Tally) -> Trajectory | None:
     try:
         module = importer(record, fmt)
         name = module.NAME
-        trajectory = module.convert(record, source)
-        trajectory.model_dump_json()  # text JSON cannot carry (lone surrogates) fails here, not at write time
-        return trajectory
+        return module.convert(record, source)
     except BadRecord as error:
         tally.skip(name, source, error)
     except Exception as error:  # noqa: BLE001 - a wrong type deep inside a record: report it, never crash the run
-        detail = " ".join(str(error).split())[:300]
-        tally.skip(name, source, BadRecord("malformed record", f"{type(error).__name__}: {detail}"))
+        tally.skip(name, source, _malformed(error))
     return None
+
+
+def _malformed(error: Exception) -> BadRecord:
+    detail = " ".join(str(error).split())[:300]
+    return BadRecord("malformed record", f"{type(error).__name__}: {detail}")
 
 
 def collect_import(
@@ -126,18 +128,27 @@ def collect_import(
     """Import ``paths`` into ``out`` atomically. Under ``strict`` any skip leaves ``out`` untouched
     (every problem is still reported) and the tally says so; the caller exits non-zero."""
     tally = Tally()
-    trajectories = import_files(paths, fmt, resolved_only, tally, on_file, verdicts)
-
-    def checked() -> Iterator[Trajectory]:
-        yield from trajectories
-        if strict and tally.total_skipped:
-            raise _StrictRejection  # aborts the atomic write: the temporary file is removed
-
     try:
-        write_trajectories(out, checked())
+        with atomic_output(out) as handle:
+            for trajectory in import_files(paths, fmt, resolved_only, tally, on_file, verdicts):
+                try:
+                    line = trajectory.model_dump_json(by_alias=True)
+                except ValueError as error:  # text JSON cannot carry it (a lone surrogate): skip, keep going
+                    _unkeep(tally, trajectory, error)
+                    continue
+                handle.write(line + "\n")
+            if strict and tally.total_skipped:
+                raise _StrictRejection  # aborts the atomic write: the temporary file is removed
     except _StrictRejection:
         pass
     return tally
+
+
+def _unkeep(tally: Tally, trajectory: Trajectory, error: Exception) -> None:
+    name = trajectory.provenance.source_format
+    tally.kept[name] -= 1
+    tally.steps[name] -= len(trajectory.steps)
+    tally.skip(name, trajectory.provenance.source, _malformed(error))
 
 
 class _StrictRejection(Exception):

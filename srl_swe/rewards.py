@@ -58,20 +58,28 @@ def _track_of(kwargs: dict, index: int) -> str:
     return tracks[index] if tracks else "swe"
 
 
+def _score_each(completions: Sequence[Any], expert_action: Sequence[str], kwargs: dict, think_prefilled: bool,
+                score: Callable[[Any, str, str], float]) -> list[float]:
+    """``score(action, expert, track)`` for every well-formed completion, FORMAT_PENALTY for the others."""
+    rewards = []
+    for index, (completion, expert) in enumerate(zip(completions, expert_action, strict=True)):
+        track = _track_of(kwargs, index)
+        try:
+            parsed = parse_completion(completion_text(completion), track, think_prefilled)
+        except FormatError:
+            rewards.append(FORMAT_PENALTY)
+            continue
+        rewards.append(score(parsed.action, expert, track))
+    return rewards
+
+
 def make_action_similarity(autojunk: bool = False, think_prefilled: bool = False) -> Callable[..., list[float]]:
     """Build the paper's step reward with the given difflib ``autojunk`` setting (``think_prefilled``:
     see :func:`srl_swe.actions.parse_completion`)."""
 
     def action_similarity(completions: Sequence[Any], expert_action: Sequence[str], **kwargs) -> list[float]:
-        rewards = []
-        for index, (completion, expert) in enumerate(zip(completions, expert_action, strict=True)):
-            try:
-                parsed = parse_completion(completion_text(completion), _track_of(kwargs, index), think_prefilled)
-            except FormatError:
-                rewards.append(FORMAT_PENALTY)
-                continue
-            rewards.append(similarity(action_text(parsed.action), expert, autojunk))
-        return rewards
+        return _score_each(completions, expert_action, kwargs, think_prefilled,
+                           lambda action, expert, track: similarity(action_text(action), expert, autojunk))
 
     return action_similarity
 
@@ -79,21 +87,13 @@ def make_action_similarity(autojunk: bool = False, think_prefilled: bool = False
 def make_tool_call_similarity(think_prefilled: bool = False) -> Callable[..., list[float]]:
     """Build the tool-aware step reward; math rows fall back to the plain action similarity."""
 
+    def score(action, expert: str, track: str) -> float:
+        if track == "math":
+            return similarity(action.text, expert)
+        return call_similarity(action.tool, action.arguments, *parse_call(expert))
+
     def tool_call_similarity(completions: Sequence[Any], expert_action: Sequence[str], **kwargs) -> list[float]:
-        rewards = []
-        for index, (completion, expert) in enumerate(zip(completions, expert_action, strict=True)):
-            track = _track_of(kwargs, index)
-            try:
-                parsed = parse_completion(completion_text(completion), track, think_prefilled)
-            except FormatError:
-                rewards.append(FORMAT_PENALTY)
-                continue
-            if track == "math":
-                rewards.append(similarity(parsed.action.text, expert))
-            else:
-                action = parsed.action
-                rewards.append(call_similarity(action.tool, action.arguments, *parse_call(expert)))
-        return rewards
+        return _score_each(completions, expert_action, kwargs, think_prefilled, score)
 
     return tool_call_similarity
 

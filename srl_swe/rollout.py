@@ -88,13 +88,10 @@ def _hub_rows(name: str) -> list[dict]:
 
 
 def task_from_row(record: dict, image_rule: str = "swe-bench") -> SweTask:
-    """A SWE-bench-format row as a task. Test lists may be JSON strings; the image is the row's
-    ``image`` (SWE-bench 5), else SWE-smith's ``image_name``, else named by ``IMAGE_RULES[image_rule]``."""
+    """A SWE-bench-format row as a task (other columns are dropped); the image is the row's ``image``
+    (SWE-bench 5), else SWE-smith's ``image_name``, else named by ``IMAGE_RULES[image_rule]``."""
     known = set(SweTask.model_fields) | {"FAIL_TO_PASS", "PASS_TO_PASS"}
     row = {key: value for key, value in record.items() if key in known}
-    for key in ("FAIL_TO_PASS", "PASS_TO_PASS"):
-        if isinstance(row.get(key), str):
-            row[key] = json.loads(row[key])
     iid = str(record.get("instance_id", ""))
     by_rule = IMAGE_RULES[image_rule].format(**{"id__1776_": iid.replace("__", "_1776_"),
                                                 "id__s_": iid.replace("__", "_s_")}).lower()
@@ -235,6 +232,13 @@ def model_factory(spec: str, base_url: str | None = None, api_key: str | None = 
 def validate_task(ref: TaskRef, open_sandbox: SandboxFactory) -> list[str]:
     """Problems with a task, [] if it is sound: without the gold patch every FAIL_TO_PASS test fails
     and every PASS_TO_PASS test passes; with it the task is resolved."""
+    try:
+        return _validation_problems(ref, open_sandbox)
+    except Exception as exc:  # noqa: BLE001 - a broken task is reported, the others are still checked
+        return [f"{type(exc).__name__}: {exc}"]
+
+
+def _validation_problems(ref: TaskRef, open_sandbox: SandboxFactory) -> list[str]:
     task, problems = ref.task, []
     before = grade_patch(task, "", lambda: open_sandbox(ref))
     passing = [t for t in task.fail_to_pass if t in before.fail_to_pass.success]

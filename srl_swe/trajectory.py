@@ -19,9 +19,9 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 SCHEMA_VERSION = 1
 _UMASK = os.umask(0o022)
@@ -46,6 +46,14 @@ class SweTask(_Record):
     patch: str = ""
     """The gold patch, when the source knows it."""
     test_patch: str = ""
+
+    @field_validator("fail_to_pass", "pass_to_pass", mode="before")
+    @classmethod
+    def _json_test_list(cls, value: Any) -> Any:
+        """SWE-bench releases store test lists as JSON text in some rows and as lists in others."""
+        if value is None or value == "":
+            return []
+        return json.loads(value) if isinstance(value, str) else value
 
 
 class MathTask(_Record):

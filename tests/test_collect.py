@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 from typer.testing import CliRunner
 
 from srl_swe.cli import app
-from srl_swe.collect import Tally, collect_import
+from srl_swe.collect import collect_import
 from srl_swe.trajectory import read_trajectories
 
 CALL = "<function=bash>\n<parameter=command>ls /testbed</parameter>\n</function>"
@@ -111,7 +111,6 @@ def test_folders_json_lists_and_parquet_are_read(tmp_path):
     (folder / "sub" / "rows.json").write_text(json.dumps([smith_row(GOOD), 5]))
     pq.write_table(pa.Table.from_pylist([smith_row(GOOD)]), folder / "rows.parquet")
     (folder / "README.md").write_text("ignored")
-    tally = Tally()
     out = tmp_path / "o.jsonl"
     tally = collect_import([folder], out)
     assert tally.kept["swe-smith"] == 2

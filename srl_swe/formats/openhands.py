@@ -22,7 +22,6 @@ from srl_swe.formats.common import (
     as_resolved,
     call_step,
     extract_issue,
-    json_loads_field,
     require,
     swe_trajectory,
     with_observation,
@@ -72,19 +71,11 @@ def _task(instance_id: str, problem: str, instance: dict) -> dict[str, Any]:
         "problem_statement": problem,
         "repo": instance.get("repo") or "",
         "base_commit": instance.get("base_commit") or "",
-        "FAIL_TO_PASS": _test_list(instance.get("FAIL_TO_PASS"), "FAIL_TO_PASS"),
-        "PASS_TO_PASS": _test_list(instance.get("PASS_TO_PASS"), "PASS_TO_PASS"),
+        "FAIL_TO_PASS": instance.get("FAIL_TO_PASS"),
+        "PASS_TO_PASS": instance.get("PASS_TO_PASS"),
         "patch": instance.get("patch") or "",
         "test_patch": instance.get("test_patch") or "",
     }
-
-
-def _test_list(value: Any, field: str) -> list[str]:
-    """SWE-bench stores test lists as JSON strings in some releases and as lists in others."""
-    value = json_loads_field(value or [], field)
-    if not isinstance(value, list):
-        raise BadRecord("malformed JSON field", f"{field!r} is not a list of tests")
-    return [str(test) for test in value]
 
 
 def _action_step(event: dict):

@@ -25,8 +25,8 @@ Item = tuple[str, "dict[str, Any] | BadRecord"]
 
 
 def input_files(paths: list[Path]) -> Iterator[Path]:
-    """The readable files under ``paths`` (folders are walked, sorted); BadRecord-free: unknown
-    suffixes inside folders are ignored, a named file is always read (its content decides)."""
+    """The files to read: folders are walked (sorted) for JSONL/JSON/.traj/Parquet files and other
+    suffixes in them are ignored; a file named explicitly is always read (its content decides)."""
     for path in paths:
         if path.is_dir():
             yield from sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in READABLE)

@@ -1,7 +1,8 @@
 """Model clients the agent talks to: ``complete(messages) -> completion text``.
 
-Specs (as on the command line): ``oracle`` (the scripted expert), ``replay:FILE`` (completions from a
-JSON list, for tests), ``openai:MODEL`` and ``hf:PATH`` (added with the model clients).
+Specs (as on the command line, built by ``srl_swe.rollout.model_factory``): ``oracle`` (the scripted
+expert, ``oracle.py``), ``openai:MODEL`` (``openai.py``), ``hf:PATH`` (``hf.py``) and ``replay:FILE``
+(completions from a JSON list, for tests).
 """
 
 from __future__ import annotations
