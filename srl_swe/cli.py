@@ -200,6 +200,34 @@ def init_tiny_model(
     console.print(f"tiny model written to {path}")
 
 
+@app.command()
+def train(
+    config: Annotated[Path, typer.Option("--config", help="a training YAML (see configs/)")],
+    override: Annotated[list[str] | None, typer.Option("-c", "--set", help="KEY=VALUE, e.g. -c srl.learning_rate=1e-6"
+                                                       " (dotted keys; repeatable)")] = None,
+    resume: Annotated[bool, typer.Option(help="continue from the latest checkpoint in output_dir")] = False,
+) -> None:
+    """Train with SRL, SFT, RLVR or SRL→RLVR (method: in the config). Ctrl-C saves a checkpoint."""
+    from srl_swe.train.config import ConfigError, load_config
+    from srl_swe.train.data import DataError
+
+    try:
+        settings = load_config(config, override or [])
+        from srl_swe.train.run import train as run
+
+        results = run(settings, resume=resume)
+    except (ConfigError, DataError) as exc:
+        console.print(f"error: {exc}", style="red", markup=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    for result in results:
+        if result.interrupted:
+            console.print(f"interrupted at step {result.global_step}: checkpoint saved in {result.output_dir}; "
+                          f"continue with the same command and --resume")
+            raise typer.Exit(130)
+        console.print(f"{result.method}: {result.global_step} steps; model in {result.final_model}"
+                      + (f" (best checkpoint {result.best_checkpoint})" if result.best_checkpoint else ""))
+
+
 SANDBOXES = Path(__file__).resolve().parent.parent / "sandboxes"
 
 

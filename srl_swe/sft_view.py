@@ -48,6 +48,7 @@ def sft_row(trajectory: Trajectory, max_observation_chars: int) -> dict[str, Any
         "trajectory_id": trajectory.id,
         "instance_id": trajectory.task.instance_id,
         "track": trajectory.task.track,
+        "answer": trajectory.task.answer if trajectory.task.track == "math" else None,
     }
 
 

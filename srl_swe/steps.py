@@ -48,7 +48,8 @@ STEP_SCHEMA = pa.schema(
     ]
 )
 SFT_SCHEMA = pa.schema(
-    [("messages", MESSAGES), ("trajectory_id", pa.string()), ("instance_id", pa.string()), ("track", pa.string())]
+    [("messages", MESSAGES), ("trajectory_id", pa.string()), ("instance_id", pa.string()), ("track", pa.string()),
+     ("answer", pa.string())]
 )
 _TITLE = re.compile(r"^\s*(\d+\.\s*\*\*[^*\n]+\*\*:?)")
 

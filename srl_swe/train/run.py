@@ -1,0 +1,205 @@
+"""``srl-swe train``: build TRL trainers from a validated ``TrainConfig`` and run one method.
+
+- ``srl``: GRPOTrainer on the step examples, the configured step reward, and ``DynamicSampling`` as its
+  ``rollout_func``.
+- ``rlvr``: GRPOTrainer on the math questions with the ``math_answer`` outcome reward and the same
+  sampler (epsilon 0 → DAPO's 0 < #correct < G).
+- ``sft``: SFTTrainer on whole trajectories with ``assistant_only_loss`` (prompts and tool outputs masked).
+- ``srl_then_rlvr``: ``srl`` into ``OUT/srl``, then ``rlvr`` into ``OUT/rlvr`` starting from the SRL model
+  best on validation.
+
+Every stage validates on held-out trajectories every ``logging.eval_steps`` steps (step reward for GRPO,
+loss for SFT), checkpoints at the same cadence, keeps the best checkpoint and loads it at the end, and
+saves the final (best) model to ``OUT/final``. ``OUT/result.json`` records the outcome. Ctrl-C saves a
+checkpoint; the same command with ``--resume`` continues from the latest one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from srl_swe.train.callbacks import CONFIG_FILE, GracefulInterrupt, SaveConfig
+from srl_swe.train.config import ConfigError, GRPOSettings, TrainConfig, dump_config
+from srl_swe.train.data import question_datasets, sft_datasets, step_datasets
+from srl_swe.trajectory import atomic_output
+
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+@dataclass
+class StageResult:
+    method: str
+    output_dir: Path
+    final_model: Path
+    best_checkpoint: str | None
+    global_step: int
+    interrupted: bool
+    log_history: list
+
+
+def check_model_path(path: str) -> None:
+    """A local folder must exist; anything else must look like a Hub id (``owner/name``)."""
+    if Path(path).exists():
+        if not (Path(path) / "config.json").exists():
+            raise ConfigError(f"model.path: {path} has no config.json; is it a model checkpoint folder?")
+        return
+    if not _HUB_ID.match(path) or path.startswith((".", "/")):
+        raise ConfigError(f"model.path: {path} does not exist (create a small one with `srl-swe init-tiny-model`)")
+
+
+def train(config: TrainConfig, resume: bool = False, callbacks: list | None = None) -> list[StageResult]:
+    """Run ``config.method``; returns one result per stage (two for srl_then_rlvr)."""
+    check_model_path(config.model.path)
+    if config.method != "srl_then_rlvr":
+        return [_stage(config, config.method, config.model.path, config.output_dir, resume, callbacks)]
+    srl = _stage(config, "srl", config.model.path, config.output_dir / "srl", resume, callbacks)
+    if srl.interrupted:
+        return [srl]
+    rlvr_resume = resume and any((config.output_dir / "rlvr").glob("checkpoint-*"))
+    return [srl, _stage(config, "rlvr", str(srl.final_model), config.output_dir / "rlvr", rlvr_resume, callbacks)]
+
+
+def _stage(config: TrainConfig, method: str, model: str, out: Path, resume: bool, callbacks) -> StageResult:
+    if resume and not any(out.glob("checkpoint-*")):
+        raise ConfigError(f"--resume: no checkpoint in {out} to resume from")
+    out.mkdir(parents=True, exist_ok=True)
+    text = dump_config(config)
+    (out / CONFIG_FILE).write_text(text)
+    interrupt = GracefulInterrupt()
+    trainer = _build(config, method, model, out, [interrupt, SaveConfig(text), *(callbacks or [])])
+    with interrupt:
+        trainer.train(resume_from_checkpoint=True if resume else None)
+    state, final = trainer.state, out / "final"
+    if not interrupt.requested:
+        trainer.save_model(str(final))
+        trainer.processing_class.save_pretrained(str(final))
+        (final / CONFIG_FILE).write_text(text)
+    result = StageResult(method, out, final, state.best_model_checkpoint, state.global_step, interrupt.requested,
+                         state.log_history)
+    _write_result(result)
+    return result
+
+
+def _write_result(result: StageResult) -> None:
+    summary = {"method": result.method, "final_model": str(result.final_model), "global_step": result.global_step,
+               "best_checkpoint": result.best_checkpoint, "interrupted": result.interrupted}
+    with atomic_output(result.output_dir / "result.json") as handle:
+        json.dump(summary, handle, indent=2)
+
+
+def _build(config: TrainConfig, method: str, model: str, out: Path, callbacks: list):
+    from transformers import PrinterCallback
+    from trl.trainer.callbacks import RichProgressCallback
+
+    callbacks = [*callbacks, RichProgressCallback()]
+    build = _sft_trainer if method == "sft" else _grpo_trainer
+    try:
+        trainer = build(config, method, model, out, callbacks)
+    except OSError as exc:  # the model could not be loaded (a Hub id without Hub access, a broken folder)
+        raise ConfigError(f"model.path: cannot load {model}: {exc}") from exc
+    trainer.remove_callback(PrinterCallback)  # the rich panel shows the logs; no raw dicts on stdout
+    return trainer
+
+
+def _common_args(config: TrainConfig, settings, out: Path, per_step: int, validation) -> dict:
+    """TrainingArguments shared by SFT and GRPO."""
+    logging = config.logging
+    validate = validation is not None
+    return dict(
+        output_dir=str(out), seed=config.seed, bf16=config.bf16, use_cpu=config.use_cpu,
+        learning_rate=settings.learning_rate, per_device_train_batch_size=settings.per_device_batch_size,
+        gradient_accumulation_steps=config.accumulation(settings, per_step), num_train_epochs=settings.epochs,
+        max_steps=settings.max_steps, lr_scheduler_type=settings.lr_scheduler_type,
+        warmup_steps=settings.warmup_ratio, max_grad_norm=settings.max_grad_norm,
+        weight_decay=settings.weight_decay, gradient_checkpointing=config.model.gradient_checkpointing,
+        model_init_kwargs=_model_kwargs(config), report_to=logging.report_to, logging_steps=logging.logging_steps,
+        run_name=logging.run_name, disable_tqdm=True,
+        eval_strategy="steps" if validate else "no", eval_steps=logging.eval_steps,
+        eval_on_start=validate and logging.eval_on_start,
+        save_strategy="steps", save_steps=logging.eval_steps, save_total_limit=logging.save_total_limit,
+        load_best_model_at_end=validate,
+    )
+
+
+def _model_kwargs(config: TrainConfig) -> dict:
+    kwargs: dict = {"dtype": config.model.dtype}
+    if config.model.attn_implementation:
+        kwargs["attn_implementation"] = config.model.attn_implementation
+    return kwargs
+
+
+def _peft(config: TrainConfig):
+    lora = config.model.lora
+    if lora is None:
+        return None
+    try:
+        from peft import LoraConfig
+    except ImportError as exc:
+        raise ConfigError("model.lora: needs the peft package: pip install 'srl-swe[gpu]'") from exc
+    return LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
+                      target_modules=lora.target_modules, task_type="CAUSAL_LM")
+
+
+def _grpo_trainer(config: TrainConfig, method: str, model: str, out: Path, callbacks: list):
+    from trl import GRPOConfig, GRPOTrainer
+
+    from srl_swe.train.metrics import training_reward
+    from srl_swe.train.sampling import DynamicSampling
+
+    os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")  # rollout_func is "experimental" in TRL 1.16
+    if method == "srl":
+        settings: GRPOSettings = config.srl
+        train_set, validation = step_datasets(config.data)
+        reward = training_reward(config.srl.reward, config.srl.autojunk)
+    else:
+        settings = config.rlvr
+        train_set, validation = question_datasets(config.data)
+        reward = training_reward("math_answer")
+    eval_batch = settings.num_generations_eval * max(1, settings.per_device_batch_size // settings.num_generations_eval)
+    args = GRPOConfig(
+        **_common_args(config, settings, out, settings.batch_size * settings.num_generations, validation),
+        num_generations=settings.num_generations, num_generations_eval=settings.num_generations_eval,
+        per_device_eval_batch_size=eval_batch, temperature=settings.temperature, top_p=settings.top_p,
+        max_completion_length=settings.max_completion_length, epsilon=settings.clip_epsilon, beta=settings.beta,
+        loss_type=settings.loss_type, scale_rewards="group", log_completions=config.logging.log_completions,
+        metric_for_best_model="reward", greater_is_better=True, **_vllm_args(config),
+    )
+    sampler = DynamicSampling(train_set, reward, settings.epsilon, settings.max_sampling_rounds,
+                              enabled=settings.dynamic_sampling, seed=config.seed)
+    return GRPOTrainer(model=model, reward_funcs=[reward], args=args, train_dataset=train_set,
+                       eval_dataset=validation, callbacks=callbacks, rollout_func=sampler,
+                       peft_config=_peft(config))
+
+
+def _vllm_args(config: TrainConfig) -> dict:
+    vllm = config.vllm
+    if not vllm.enabled:
+        return {}
+    args = dict(use_vllm=True, vllm_mode=vllm.mode, vllm_enable_sleep_mode=vllm.enable_sleep_mode)
+    if vllm.mode == "server":
+        args["vllm_server_base_url"] = vllm.server_base_url
+    else:
+        args.update(vllm_gpu_memory_utilization=vllm.gpu_memory_utilization,
+                    vllm_tensor_parallel_size=vllm.tensor_parallel_size,
+                    vllm_max_model_length=vllm.max_model_length)
+    return args
+
+
+def _sft_trainer(config: TrainConfig, method: str, model: str, out: Path, callbacks: list):
+    from trl import SFTConfig, SFTTrainer
+
+    train_set, validation = sft_datasets(config.data)
+    settings = config.sft
+    args = SFTConfig(
+        **_common_args(config, settings, out, settings.batch_size, validation),
+        assistant_only_loss=True, max_length=settings.max_length,
+        per_device_eval_batch_size=settings.per_device_batch_size,
+        metric_for_best_model="loss", greater_is_better=False,
+    )
+    return SFTTrainer(model=model, args=args, train_dataset=train_set.remove_columns("trajectory_id"),
+                      eval_dataset=validation.remove_columns("trajectory_id") if validation else None,
+                      callbacks=callbacks, peft_config=_peft(config))

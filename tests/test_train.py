@@ -1,0 +1,283 @@
+"""`srl-swe train`: real TRL training of the offline tiny model on CPU, every method."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import statistics
+from pathlib import Path
+
+import datasets
+import pytest
+import yaml
+from transformers import TrainerCallback
+from typer.testing import CliRunner
+
+from srl_swe.actions import tool_action
+from srl_swe.cli import app
+from srl_swe.rewards import completion_text
+from srl_swe.sft_view import assistant_mask
+from srl_swe.steps import StepOptions, build_step_dataset
+from srl_swe.train.callbacks import CONFIG_FILE
+from srl_swe.train.config import ConfigError, load_config, validate
+from srl_swe.train.data import DataError, held_out_ids
+from srl_swe.train.run import _build, train
+from srl_swe.train.sampling import DynamicSampling
+from srl_swe.train.tiny_model import init_tiny_model
+from srl_swe.trajectory import Action, MathTask, Provenance, Step, SweTask, Trajectory, write_trajectories
+
+NAMES = ["parser", "config", "cache", "router", "loader", "models", "utils", "cli"]
+
+
+def swe_trajectory(index: int, rng: random.Random) -> Trajectory:
+    """Four steps whose second and third actions depend on the module named in the issue."""
+    name = rng.choice(NAMES)
+    plan = [("list the repository", "bash", {"command": "ls /testbed"}),
+            (f"read {name}", "bash", {"command": f"cat /testbed/{name}.py"}),
+            ("run its tests", "bash", {"command": f"python -m pytest /testbed/tests/test_{name}.py"}),
+            ("done", "submit", {})]
+    steps = [Step(thought=thought, action=tool_action(tool, args), observation="ok") for thought, tool, args in plan]
+    return Trajectory(id=f"swe-{index}", task=SweTask(instance_id=f"swe-{index}",
+                                                       problem_statement=f"The {name} module fails."),
+                      steps=steps, provenance=Provenance(source_format="test"))
+
+
+def math_trajectory(index: int) -> Trajectory:
+    a, b = index % 7 + 1, index % 5 + 2
+    texts = [f"1. **Add the numbers** {a} + {b} = {a + b}.", f"2. **State the answer** \\boxed{{{a + b}}}"]
+    steps = [Step(action=Action(text=text, raw=text)) for text in texts]
+    return Trajectory(id=f"math-{index}", task=MathTask(instance_id=f"math-{index}", question=f"What is {a} + {b}?",
+                                                        answer=str(a + b)),
+                      steps=steps, provenance=Provenance(source_format="test"))
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    """Step data for both tracks, a tiny model trained on its text, and that model after a brief SFT."""
+    root = tmp_path_factory.mktemp("train")
+    rng = random.Random(0)
+    write_trajectories(root / "swe.jsonl", [swe_trajectory(i, rng) for i in range(48)])
+    write_trajectories(root / "math.jsonl", [math_trajectory(i) for i in range(12)])
+    build_step_dataset([root / "swe.jsonl"], root / "swe", StepOptions(max_observation_chars=200))
+    build_step_dataset([root / "math.jsonl"], root / "math", StepOptions())
+    init_tiny_model(root / "model", root / "swe")
+    sft = config(root, "sft", output_dir=root / "sft",
+                 sft=dict(batch_size=8, per_device_batch_size=8, learning_rate=3e-3, max_steps=60,
+                          lr_scheduler_type="constant", warmup_ratio=0.0, max_length=1024),
+                 logging=dict(eval_steps=100))
+    (result,) = train(sft)
+    return root, result.final_model
+
+
+def config(root: Path, method: str, **sections):
+    raw = {"method": method, "model": {"path": str(root / "model")}, "use_cpu": True,
+           "data": {"path": str(root / "swe"), "validation_trajectories": 8}, "output_dir": str(root / method),
+           "logging": {"eval_steps": 2}}
+    for key, value in sections.items():
+        raw[key] = {**raw[key], **value} if isinstance(raw.get(key), dict) else value
+    return validate(json.loads(json.dumps(raw, default=str)))
+
+
+SMALL_GRPO = dict(batch_size=2, num_generations=4, per_device_batch_size=8, max_steps=2, max_completion_length=24,
+                  learning_rate=1e-3)
+
+
+# --- configuration ---------------------------------------------------------------------------------
+
+def test_unknown_key_and_impossible_batch_fail_naming_the_field(tmp_path):
+    path = tmp_path / "c.yaml"
+    base = {"method": "srl", "model": {"path": "nowhere"}, "data": {"path": "nowhere"}, "output_dir": "out"}
+    path.write_text(yaml.safe_dump({**base, "srl": {"learnig_rate": 1e-6}}))
+    with pytest.raises(ConfigError, match=r"srl\.learnig_rate: unknown key"):
+        load_config(path)
+    path.write_text(yaml.safe_dump(base))
+    with pytest.raises(ConfigError, match=r"srl\.per_device_batch_size: 3 × 1 device\(s\) must divide"):
+        load_config(path, ["srl.batch_size=4", "srl.num_generations=2", "srl.per_device_batch_size=3"])
+    with pytest.raises(ConfigError, match=r"srl\.num_generations: Input should be greater than or equal to 2"):
+        load_config(path, ["srl.num_generations=1"])
+    with pytest.raises(ConfigError, match=r"vllm\.server_base_url: required"):
+        load_config(path, ["vllm.enabled=true", "vllm.mode=server"])
+    with pytest.raises(ConfigError, match="expected KEY=VALUE"):
+        load_config(path, ["srl.learning_rate"])
+    assert load_config(path, ["srl.learning_rate=1e-6", "srl.dynamic_sampling=false"]).srl.dynamic_sampling is False
+
+
+def test_every_shipped_config_validates():
+    configs = sorted((Path(__file__).parent.parent / "configs").glob("*.yaml"))
+    names = {path.name for path in configs}
+    assert {"math_srl_qwen2.5-7b.yaml", "math_sft_qwen2.5-7b.yaml", "math_rlvr_qwen2.5-7b.yaml",
+            "math_srl_then_rlvr_qwen2.5-7b.yaml", "swe_srl_qwen2.5-coder-7b.yaml", "swe_sft_qwen2.5-coder-7b.yaml",
+            "tiny_cpu.yaml"} <= names
+    for path in configs:
+        loaded = load_config(path)
+        if loaded.method in ("srl", "srl_then_rlvr") and "7b" in path.name:  # the paper's Table 8
+            assert (loaded.srl.learning_rate, loaded.srl.batch_size, loaded.srl.num_generations) == (5e-7, 512, 8)
+            assert (loaded.srl.beta, loaded.srl.temperature, loaded.srl.clip_epsilon) == (0.0, 1.0, 0.2)
+
+
+def test_held_out_trajectories_are_stable_and_disjoint():
+    ids = {f"t{i}" for i in range(100)}
+    held = held_out_ids(ids, 30, seed=0)
+    assert len(held) == 30 and held == held_out_ids(set(sorted(ids, reverse=True)), 30, seed=0)
+    assert held != held_out_ids(ids, 30, seed=1)
+
+
+# --- dynamic sampling ------------------------------------------------------------------------------
+
+def constant_on_listing(completions, expert_action, **kwargs):
+    """Constant on the `ls /testbed` prompts (no signal), varying elsewhere."""
+    return [0.5 if "ls /testbed" in expert else len(completion_text(completion)) / 100
+            for completion, expert in zip(completions, expert_action, strict=True)]
+
+
+def grpo_with(sampler_enabled: bool, root: Path, model: Path, tmp_path: Path):
+    from trl import GRPOConfig, GRPOTrainer
+
+    rows = datasets.load_dataset("parquet", data_files=str(root / "swe" / "steps.parquet"), split="train")
+    rows = rows.filter(lambda row: row["step"] in (1, 2))  # half `ls /testbed` (constant), half `cat`
+    sampler = DynamicSampling(rows, constant_on_listing, epsilon=1e-4, max_rounds=8, enabled=sampler_enabled)
+    args = GRPOConfig(output_dir=str(tmp_path), use_cpu=True, bf16=False, per_device_train_batch_size=16,
+                      num_generations=4, max_completion_length=16, max_steps=3, report_to="none",
+                      save_strategy="no", logging_steps=1, disable_tqdm=True, seed=1)
+    trainer = GRPOTrainer(model=str(model), reward_funcs=[constant_on_listing], args=args, train_dataset=rows,
+                          rollout_func=sampler)
+    trainer.train()
+    return [entry for entry in trainer.state.log_history if "reward" in entry]
+
+
+def test_dynamic_sampling_drops_constant_groups_and_refills(workspace, tmp_path):
+    root, model = workspace
+    logs = grpo_with(True, root, model, tmp_path / "ds")
+    assert all(entry["frac_reward_zero_std"] == 0 for entry in logs)  # every group trained on carries signal
+    assert all(entry["dynamic_sampling/topped_up"] == 0 for entry in logs)
+    assert statistics.mean(entry["dynamic_sampling/kept_fraction"] for entry in logs) < 1
+    assert statistics.mean(entry["dynamic_sampling/generation_ratio"] for entry in logs) > 1
+    ablation = grpo_with(False, root, model, tmp_path / "plain")
+    assert statistics.mean(entry["frac_reward_zero_std"] for entry in ablation) > 0
+
+
+# --- methods ---------------------------------------------------------------------------------------
+
+def test_srl_trains_validates_and_checkpoints_with_its_config(workspace):
+    root, model = workspace
+    settings = config(root, "srl", model={"path": str(model)}, output_dir=root / "srl",
+                      srl={**SMALL_GRPO, "max_steps": 4, "reward": "tool_call_similarity"})
+    (result,) = train(settings)
+    assert result.global_step == 4 and not result.interrupted
+    logged = {key for entry in result.log_history for key in entry}
+    assert {"reward", "reward_std", "format_error_rate", "dynamic_sampling/kept_fraction", "eval_reward",
+            "eval_format_error_rate", "rewards/tool_call_similarity/mean"} <= logged
+    assert any(key.startswith("similarity/") for key in logged)
+    checkpoints = sorted((root / "srl").glob("checkpoint-*"))
+    assert [path.name for path in checkpoints] == ["checkpoint-2", "checkpoint-4"]
+    for path in checkpoints:
+        assert yaml.safe_load((path / CONFIG_FILE).read_text())["srl"]["reward"] == "tool_call_similarity"
+    assert result.best_checkpoint in {str(path) for path in checkpoints}
+    assert (result.final_model / "model.safetensors").exists()
+    assert json.loads((root / "srl" / "result.json").read_text())["global_step"] == 4
+
+
+def test_sft_trains_only_on_the_expert_turns(workspace):
+    root, _ = workspace
+    settings = config(root, "sft", output_dir=root / "sft-masks", sft=dict(batch_size=4, per_device_batch_size=4))
+    trainer = _build(settings, "sft", settings.model.path, settings.output_dir, [])
+    tokenizer = trainer.processing_class
+    for row in trainer.train_dataset.select(range(4)):
+        trl_mask = [int(label != -100) for label in row["labels"]]
+        ids, ours = assistant_mask(row["messages"], tokenizer)
+        assert ids == row["input_ids"]
+        for token, trained, expert in zip(ids, trl_mask, ours, strict=True):
+            # TRL's template also trains the newline after "assistant" and after <|im_end|>; nothing else
+            assert trained == expert or (trained and tokenizer.decode([token]).strip() == "")
+        trained_text = tokenizer.decode([t for t, m in zip(ids, trl_mask, strict=True) if m])
+        for context in ("OBSERVATION", "The ", "expert software"):  # observations, the issue, the system prompt
+            assert context not in trained_text
+        assert trained_text.count("<think>") == 4  # the four expert turns
+
+
+def test_srl_then_rlvr_runs_both_stages_on_math(workspace):
+    root, model = workspace
+    settings = config(root, "srl_then_rlvr", model={"path": str(model)}, output_dir=root / "pipeline",
+                      data={"path": str(root / "math"), "validation_trajectories": 2},
+                      srl=SMALL_GRPO, rlvr={**SMALL_GRPO, "max_sampling_rounds": 2})
+    srl, rlvr = train(settings)
+    assert (srl.method, rlvr.method) == ("srl", "rlvr") and rlvr.global_step == 2
+    assert json.loads((root / "pipeline" / "rlvr" / "result.json").read_text())["method"] == "rlvr"
+    logged = {key for entry in rlvr.log_history for key in entry}
+    assert {"rewards/math_answer/mean", "dynamic_sampling/topped_up", "eval_reward"} <= logged
+    # RLVR started from the SRL model: its first weights are SRL's final weights
+    assert yaml.safe_load((root / "pipeline" / "rlvr" / CONFIG_FILE).read_text())["method"] == "srl_then_rlvr"
+
+
+class InterruptAt(TrainerCallback):
+    """Delivers a real SIGINT to this process at the end of a given step."""
+
+    def __init__(self, step: int):
+        self.step = step
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step == self.step:
+            os.kill(os.getpid(), signal.SIGINT)
+
+
+def test_ctrl_c_leaves_a_checkpoint_that_resume_continues(workspace):
+    root, model = workspace
+    settings = config(root, "srl", model={"path": str(model)}, output_dir=root / "interrupted",
+                      srl={**SMALL_GRPO, "max_steps": 4}, logging={"eval_steps": 10})
+    (first,) = train(settings, callbacks=[InterruptAt(1)])
+    # the signal lands at the end of step 1: that step or the next finishes, is saved, and training stops
+    assert first.interrupted and first.global_step in (1, 2)
+    assert (root / "interrupted" / f"checkpoint-{first.global_step}" / CONFIG_FILE).exists()
+    (resumed,) = train(settings, resume=True)
+    assert resumed.global_step == 4 and not resumed.interrupted
+    steps = [entry["step"] for entry in resumed.log_history if "loss" in entry]
+    assert steps == [1, 2, 3, 4]  # the history continues from the checkpoint: no step lost or repeated
+
+
+def test_srl_raises_held_out_step_reward_after_a_warm_start(workspace):
+    """The learning test: from the SFT warm start, 40 SRL steps raise the held-out step reward."""
+    root, model = workspace
+    settings = config(root, "srl", model={"path": str(model)}, output_dir=root / "learn",
+                      srl=dict(batch_size=4, num_generations=8, per_device_batch_size=32, learning_rate=1e-3,
+                               max_steps=40, max_completion_length=40, num_generations_eval=8),
+                      logging={"eval_steps": 40, "eval_on_start": True})
+    (result,) = train(settings)
+    rewards = [entry["eval_reward"] for entry in result.log_history if "eval_reward" in entry]
+    assert len(rewards) == 2
+    assert rewards[-1] - rewards[0] >= 0.1, rewards
+
+
+# --- bad input -------------------------------------------------------------------------------------
+
+def run_cli(tmp_path: Path, raw: dict, *extra: str):
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return CliRunner().invoke(app, ["train", "--config", str(path), *extra])
+
+
+def test_bad_setups_fail_with_a_clear_message(workspace, tmp_path):
+    root, model = workspace
+    raw = {"method": "srl", "model": {"path": str(tmp_path / "missing-model")}, "use_cpu": True,
+           "data": {"path": str(root / "swe")}, "output_dir": str(tmp_path / "out")}
+    result = run_cli(tmp_path, raw)
+    assert result.exit_code == 2 and "missing-model does not exist" in result.output
+    raw["model"]["path"] = str(model)
+    empty = tmp_path / "empty"
+    build_step_dataset([], empty, StepOptions())
+    result = run_cli(tmp_path, {**raw, "data": {"path": str(empty)}})
+    assert result.exit_code == 2 and "steps.parquet: no examples" in result.output
+    pruned = tmp_path / "pruned"
+    pruned.mkdir()
+    table = datasets.load_dataset("parquet", data_files=str(root / "swe" / "steps.parquet"), split="train")
+    table.remove_columns("expert_action").to_parquet(str(pruned / "steps.parquet"))
+    result = run_cli(tmp_path, {**raw, "data": {"path": str(pruned)}})
+    assert result.exit_code == 2 and "missing column(s) expert_action" in result.output
+    result = run_cli(tmp_path, {**raw, "method": "rlvr"})
+    assert result.exit_code == 2 and "no math trajectory with a reference answer" in result.output
+    result = run_cli(tmp_path, raw, "--resume")
+    assert result.exit_code == 2 and "no checkpoint" in result.output
+    with pytest.raises(DataError, match="not found"):
+        from srl_swe.train.data import step_datasets
+        step_datasets(validate({**raw, "data": {"path": str(tmp_path / "nope")}}).data)
