@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import random
@@ -207,8 +208,11 @@ def test_srl_then_rlvr_runs_both_stages_on_math(workspace):
     assert json.loads((root / "pipeline" / "rlvr" / "result.json").read_text())["method"] == "rlvr"
     logged = {key for entry in rlvr.log_history for key in entry}
     assert {"rewards/math_answer/mean", "dynamic_sampling/topped_up", "eval_reward"} <= logged
-    # RLVR started from the SRL model: its first weights are SRL's final weights
+    assert rlvr.start_model == str(srl.final_model) == str(root / "pipeline" / "srl" / "final")
+    assert srl.best_checkpoint is not None  # SRL's final model is its best checkpoint by validation
     assert yaml.safe_load((root / "pipeline" / "rlvr" / CONFIG_FILE).read_text())["method"] == "srl_then_rlvr"
+    again = train(settings, resume=True)  # both stages finished: nothing is redone
+    assert [(r.method, r.global_step, r.log_history) for r in again] == [("srl", 2, []), ("rlvr", 2, [])]
 
 
 class InterruptAt(TrainerCallback):
@@ -278,6 +282,9 @@ def test_bad_setups_fail_with_a_clear_message(workspace, tmp_path):
     assert result.exit_code == 2 and "no math trajectory with a reference answer" in result.output
     result = run_cli(tmp_path, raw, "--resume")
     assert result.exit_code == 2 and "no checkpoint" in result.output
+    if importlib.util.find_spec("vllm") is None:  # the CPU install: vLLM is an optional extra
+        result = run_cli(tmp_path, {**raw, "vllm": {"enabled": True}})
+        assert result.exit_code == 2 and "vllm.enabled: needs the vllm package" in result.output
     with pytest.raises(DataError, match="not found"):
         from srl_swe.train.data import step_datasets
         step_datasets(validate({**raw, "data": {"path": str(tmp_path / "nope")}}).data)

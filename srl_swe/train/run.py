@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from srl_swe.train.callbacks import CONFIG_FILE, GracefulInterrupt, SaveConfig
@@ -32,13 +32,20 @@ _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 @dataclass
 class StageResult:
+    """What one stage did; ``OUT/result.json`` holds it (without the log history)."""
+
     method: str
     output_dir: Path
+    start_model: str
     final_model: Path
     best_checkpoint: str | None
     global_step: int
     interrupted: bool
-    log_history: list
+    log_history: list = field(default_factory=list, repr=False)
+
+    def summary(self) -> dict:
+        return {key: str(value) if isinstance(value, Path) else value
+                for key, value in asdict(self).items() if key not in ("output_dir", "log_history")}
 
 
 def check_model_path(path: str) -> None:
@@ -54,13 +61,21 @@ def check_model_path(path: str) -> None:
 def train(config: TrainConfig, resume: bool = False, callbacks: list | None = None) -> list[StageResult]:
     """Run ``config.method``; returns one result per stage (two for srl_then_rlvr)."""
     check_model_path(config.model.path)
-    if config.method != "srl_then_rlvr":
-        return [_stage(config, config.method, config.model.path, config.output_dir, resume, callbacks)]
-    srl = _stage(config, "srl", config.model.path, config.output_dir / "srl", resume, callbacks)
-    if srl.interrupted:
-        return [srl]
-    rlvr_resume = resume and any((config.output_dir / "rlvr").glob("checkpoint-*"))
-    return [srl, _stage(config, "rlvr", str(srl.final_model), config.output_dir / "rlvr", rlvr_resume, callbacks)]
+    check_extras(config)
+    out = config.output_dir
+    stages = [("srl", out / "srl"), ("rlvr", out / "rlvr")] if config.method == "srl_then_rlvr" else [
+        (config.method, out)]
+    results, model = [], config.model.path
+    for index, (method, folder) in enumerate(stages):
+        result = _finished(folder) if resume else None  # a resumed run never redoes a finished stage
+        if result is None:
+            resume_here = resume and (index == 0 or any(folder.glob("checkpoint-*")))
+            result = _stage(config, method, model, folder, resume_here, callbacks)
+        results.append(result)
+        if result.interrupted:
+            break
+        model = str(result.final_model)
+    return results
 
 
 def _stage(config: TrainConfig, method: str, model: str, out: Path, resume: bool, callbacks) -> StageResult:
@@ -68,27 +83,55 @@ def _stage(config: TrainConfig, method: str, model: str, out: Path, resume: bool
         raise ConfigError(f"--resume: no checkpoint in {out} to resume from")
     out.mkdir(parents=True, exist_ok=True)
     text = dump_config(config)
-    (out / CONFIG_FILE).write_text(text)
+    if _is_main_process():
+        (out / CONFIG_FILE).write_text(text)
     interrupt = GracefulInterrupt()
     trainer = _build(config, method, model, out, [interrupt, SaveConfig(text), *(callbacks or [])])
     with interrupt:
         trainer.train(resume_from_checkpoint=True if resume else None)
     state, final = trainer.state, out / "final"
     if not interrupt.requested:
-        trainer.save_model(str(final))
-        trainer.processing_class.save_pretrained(str(final))
-        (final / CONFIG_FILE).write_text(text)
-    result = StageResult(method, out, final, state.best_model_checkpoint, state.global_step, interrupt.requested,
-                         state.log_history)
-    _write_result(result)
+        trainer.save_model(str(final))  # every process: ZeRO-3 / FSDP gather the weights (model + tokenizer)
+    result = StageResult(method, out, model, final, state.best_model_checkpoint, state.global_step,
+                         interrupt.requested, state.log_history)
+    if _is_main_process():
+        if not interrupt.requested:
+            (final / CONFIG_FILE).write_text(text)
+        _write_result(result)
     return result
 
 
+def _is_main_process() -> bool:
+    return int(os.environ.get("RANK", "0")) == 0
+
+
 def _write_result(result: StageResult) -> None:
-    summary = {"method": result.method, "final_model": str(result.final_model), "global_step": result.global_step,
-               "best_checkpoint": result.best_checkpoint, "interrupted": result.interrupted}
     with atomic_output(result.output_dir / "result.json") as handle:
-        json.dump(summary, handle, indent=2)
+        json.dump(result.summary(), handle, indent=2)
+
+
+def _finished(out: Path) -> StageResult | None:
+    """The result of a stage that already ran to its end in ``out`` (so a resumed pipeline skips it)."""
+    try:
+        summary = json.loads((out / "result.json").read_text())
+        result = StageResult(output_dir=out, **{**summary, "final_model": Path(summary["final_model"])})
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+    return None if result.interrupted else result
+
+
+def check_extras(config: TrainConfig) -> None:
+    """Optional packages the config needs, checked before any model loads."""
+    import importlib.util
+
+    needs = [(name, name, "logging.report_to") for name in config.logging.report_to if name != "none"]
+    if config.vllm.enabled:
+        needs.append(("vllm", "srl-swe[vllm]", "vllm.enabled"))
+    if config.model.lora is not None:
+        needs.append(("peft", "srl-swe[gpu]", "model.lora"))
+    for module, package, setting in needs:
+        if importlib.util.find_spec(module) is None:
+            raise ConfigError(f"{setting}: needs the {module} package, which is not installed: pip install '{package}'")
 
 
 def _build(config: TrainConfig, method: str, model: str, out: Path, callbacks: list):
@@ -136,10 +179,8 @@ def _peft(config: TrainConfig):
     lora = config.model.lora
     if lora is None:
         return None
-    try:
-        from peft import LoraConfig
-    except ImportError as exc:
-        raise ConfigError("model.lora: needs the peft package: pip install 'srl-swe[gpu]'") from exc
+    from peft import LoraConfig
+
     return LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
                       target_modules=lora.target_modules, task_type="CAUSAL_LM")
 

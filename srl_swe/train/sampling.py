@@ -57,7 +57,7 @@ class DynamicSampling:
         self.enabled = enabled
         self.seed = seed
         self._rng: random.Random | None = None
-        self._index = {prompt_key(prompt): i for i, prompt in enumerate(rows["prompt"])}
+        self._index = {prompt_key(prompt): i for i, prompt in enumerate(_prompts(rows))}
 
     def __call__(self, prompts: list, trainer) -> dict[str, list]:
         training = trainer.model.training
@@ -120,6 +120,12 @@ class DynamicSampling:
         completion_ids, logprobs = trainer._generate_single_turn(prompt_ids, None, {}, size)
         texts = trainer.processing_class.batch_decode(completion_ids, skip_special_tokens=True)
         return prompt_ids, completion_ids, logprobs, texts
+
+
+def _prompts(rows):
+    """The prompt column, streamed in batches (the whole column of a large step set would not fit)."""
+    for batch in rows.select_columns(["prompt"]).iter(batch_size=1024):
+        yield from batch["prompt"]
 
 
 def _global_max(trainer, value: int) -> int:
