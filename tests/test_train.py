@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from srl_swe.actions import tool_action
 from srl_swe.cli import app
+from srl_swe.collect import import_files
 from srl_swe.rewards import completion_text
 from srl_swe.sft_view import assistant_mask
 from srl_swe.steps import StepOptions, build_step_dataset
@@ -27,7 +28,7 @@ from srl_swe.train.data import DataError, held_out_ids
 from srl_swe.train.run import _build, train
 from srl_swe.train.sampling import DynamicSampling
 from srl_swe.train.tiny_model import init_tiny_model
-from srl_swe.trajectory import Action, MathTask, Provenance, Step, SweTask, Trajectory, write_trajectories
+from srl_swe.trajectory import Provenance, Step, SweTask, Trajectory, write_trajectories
 
 NAMES = ["parser", "config", "cache", "router", "loader", "models", "utils", "cli"]
 
@@ -45,13 +46,12 @@ def swe_trajectory(index: int, rng: random.Random) -> Trajectory:
                       steps=steps, provenance=Provenance(source_format="test"))
 
 
-def math_trajectory(index: int) -> Trajectory:
+def s1k_row(index: int) -> dict:
+    """A row in s1K-1.1's schema: the math track enters through the core importer, as real data does."""
     a, b = index % 7 + 1, index % 5 + 2
-    texts = [f"1. **Add the numbers** {a} + {b} = {a + b}.", f"2. **State the answer** \\boxed{{{a + b}}}"]
-    steps = [Step(action=Action(text=text, raw=text)) for text in texts]
-    return Trajectory(id=f"math-{index}", task=MathTask(instance_id=f"math-{index}", question=f"What is {a} + {b}?",
-                                                        answer=str(a + b)),
-                      steps=steps, provenance=Provenance(source_format="test"))
+    attempt = f"1. **Add the numbers** {a} + {b} = {a + b}.\n2. **State the answer** \\boxed{{{a + b}}}"
+    return {"question": f"What is {a} + {b}?", "solution": str(a + b), "deepseek_attempt": attempt,
+            "deepseek_grade": "Yes", "deepseek_thinking_trajectory": "..."}
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +60,8 @@ def workspace(tmp_path_factory):
     root = tmp_path_factory.mktemp("train")
     rng = random.Random(0)
     write_trajectories(root / "swe.jsonl", [swe_trajectory(i, rng) for i in range(48)])
-    write_trajectories(root / "math.jsonl", [math_trajectory(i) for i in range(12)])
+    (root / "s1k.jsonl").write_text("".join(json.dumps(s1k_row(i)) + "\n" for i in range(12)))
+    write_trajectories(root / "math.jsonl", import_files([root / "s1k.jsonl"], resolved_only=True))
     build_step_dataset([root / "swe.jsonl"], root / "swe", StepOptions(max_observation_chars=200))
     build_step_dataset([root / "math.jsonl"], root / "math", StepOptions())
     init_tiny_model(root / "model", root / "swe")
