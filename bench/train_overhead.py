@@ -13,6 +13,10 @@ all -1 (format errors), so:
   extra generation cost.
 
 TRL's own `step_time` log is used; the median over steps after the first two. JSON on the last line.
+
+On a GPU: `python bench/train_overhead.py --shape qwen2.5-0.5b --bf16` runs the same comparison on a
+randomly initialised model of Qwen2.5-0.5B's shape (24 layers, hidden 896) in bf16 and adds the peak GPU
+memory of each trainer.
 """
 
 from __future__ import annotations
@@ -49,16 +53,40 @@ def build_data(root: Path) -> None:
     init_tiny_model(root / "model", root / "steps")
 
 
-def median_step_time(trainer) -> tuple[float, list[dict]]:
+QWEN25_05B = dict(hidden_size=896, intermediate_size=4864, num_hidden_layers=24, num_attention_heads=14,
+                  num_key_value_heads=2, max_position_embeddings=32768, rope_theta=1e6, tie_word_embeddings=True)
+
+
+def real_shape_model(folder: Path) -> None:
+    """Replace the tiny model in ``folder`` by a random one of Qwen2.5-0.5B's shape (same tokenizer)."""
+    import torch
+    from transformers import AutoTokenizer, Qwen2Config, Qwen2ForCausalLM
+
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    torch.manual_seed(0)
+    config = Qwen2Config(vocab_size=len(tokenizer), eos_token_id=tokenizer.eos_token_id,
+                         pad_token_id=tokenizer.pad_token_id, **QWEN25_05B)
+    Qwen2ForCausalLM(config).save_pretrained(folder)
+
+
+def median_step_time(trainer) -> tuple[float, list[dict], float | None]:
+    """(median seconds per step after the first two, the step logs, peak GPU GiB or None)."""
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.reset_peak_memory_stats()
     trainer.train()
     logs = [entry for entry in trainer.state.log_history if "step_time" in entry]
-    return statistics.median(entry["step_time"] for entry in logs[2:]), logs
+    peak = torch.cuda.max_memory_allocated() / 2**30 if torch.cuda.is_available() else None
+    return statistics.median(entry["step_time"] for entry in logs[2:]), logs, peak
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=12)
     parser.add_argument("--completion-tokens", type=int, default=64)
+    parser.add_argument("--shape", choices=["tiny", "qwen2.5-0.5b"], default="tiny")
+    parser.add_argument("--bf16", action="store_true", help="bf16 training (needs a GPU)")
     options = parser.parse_args()
     from trl import GRPOTrainer
 
@@ -68,10 +96,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         build_data(root)
+        if options.shape != "tiny":
+            real_shape_model(root / "model")
 
         def ours(epsilon: float, rounds: int):
             config = validate({
-                "method": "srl", "model": {"path": str(root / "model")}, "use_cpu": True, "output_dir": str(root / "o"),
+                "method": "srl", "model": {"path": str(root / "model")}, "output_dir": str(root / "o"),
+                "bf16": options.bf16, "use_cpu": not options.bf16,
                 "data": {"path": str(root / "steps"), "validation_trajectories": 0},
                 "srl": {"batch_size": 4, "num_generations": 8, "per_device_batch_size": 16, "max_steps": options.steps,
                         "max_completion_length": options.completion_tokens, "max_sampling_rounds": rounds},
@@ -83,12 +114,12 @@ def main() -> None:
         kept_trainer = ours(-1.0, 1)
         plain = GRPOTrainer(model=str(root / "model"), reward_funcs=kept_trainer.reward_funcs, args=kept_trainer.args,
                             train_dataset=kept_trainer.train_dataset)
-        plain_time, _ = median_step_time(plain)
-        kept_time, kept_logs = median_step_time(kept_trainer)
-        dropped_time, dropped_logs = median_step_time(ours(1e-4, 2))
+        plain_time, _, plain_peak = median_step_time(plain)
+        kept_time, kept_logs, kept_peak = median_step_time(kept_trainer)
+        dropped_time, dropped_logs, _ = median_step_time(ours(1e-4, 2))
 
     result = {
-        "steps": options.steps, "batch_prompts": 4, "num_generations": 8,
+        "shape": options.shape, "bf16": options.bf16, "steps": options.steps, "batch_prompts": 4, "num_generations": 8,
         "completion_tokens": options.completion_tokens,
         "plain_trl_s_per_step": round(plain_time, 4),
         "srl_no_group_dropped_s_per_step": round(kept_time, 4),
@@ -98,6 +129,8 @@ def main() -> None:
         "ratio_all_groups_dropped": round(dropped_time / plain_time, 3),
         "generation_ratio_all_dropped": statistics.mean(e["dynamic_sampling/generation_ratio"] for e in dropped_logs),
         "target_ratio": 1.10,
+        "plain_trl_peak_gpu_gib": plain_peak and round(plain_peak, 2),
+        "srl_peak_gpu_gib": kept_peak and round(kept_peak, 2),
     }
     result["meets_target"] = result["ratio_no_group_dropped"] <= 1.10
     print()  # end the progress panel's last line

@@ -142,7 +142,7 @@ class TrainConfig(_Section):
     @model_validator(mode="after")
     def _consistent(self) -> TrainConfig:
         world = world_size()
-        for name in ("srl", "rlvr") if self.method != "sft" else ():
+        for name in {"srl": ["srl"], "rlvr": ["rlvr"], "srl_then_rlvr": ["srl", "rlvr"]}.get(self.method, []):
             grpo: GRPOSettings = getattr(self, name)
             completions = grpo.batch_size * grpo.num_generations
             if completions % (grpo.per_device_batch_size * world):

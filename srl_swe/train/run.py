@@ -138,10 +138,10 @@ def _build(config: TrainConfig, method: str, model: str, out: Path, callbacks: l
     from transformers import PrinterCallback
     from trl.trainer.callbacks import RichProgressCallback
 
-    callbacks = [*callbacks, RichProgressCallback()]
-    build = _sft_trainer if method == "sft" else _grpo_trainer
+    trainer_class, arguments = _sft_setup(config, out) if method == "sft" else _grpo_setup(config, method, out)
     try:
-        trainer = build(config, method, model, out, callbacks)
+        trainer = trainer_class(model=model, callbacks=[*callbacks, RichProgressCallback()],
+                                peft_config=_peft(config), **arguments)
     except OSError as exc:  # the model could not be loaded (a Hub id without Hub access, a broken folder)
         raise ConfigError(f"model.path: cannot load {model}: {exc}") from exc
     trainer.remove_callback(PrinterCallback)  # the rich panel shows the logs; no raw dicts on stdout
@@ -185,7 +185,8 @@ def _peft(config: TrainConfig):
                       target_modules=lora.target_modules, task_type="CAUSAL_LM")
 
 
-def _grpo_trainer(config: TrainConfig, method: str, model: str, out: Path, callbacks: list):
+def _grpo_setup(config: TrainConfig, method: str, out: Path):
+    """GRPOTrainer and its arguments for ``srl`` or ``rlvr``."""
     from trl import GRPOConfig, GRPOTrainer
 
     from srl_swe.train.metrics import training_reward
@@ -211,9 +212,8 @@ def _grpo_trainer(config: TrainConfig, method: str, model: str, out: Path, callb
     )
     sampler = DynamicSampling(train_set, reward, settings.epsilon, settings.max_sampling_rounds,
                               enabled=settings.dynamic_sampling, seed=config.seed)
-    return GRPOTrainer(model=model, reward_funcs=[reward], args=args, train_dataset=train_set,
-                       eval_dataset=validation, callbacks=callbacks, rollout_func=sampler,
-                       peft_config=_peft(config))
+    return GRPOTrainer, dict(reward_funcs=[reward], args=args, train_dataset=train_set, eval_dataset=validation,
+                             rollout_func=sampler)
 
 
 def _vllm_args(config: TrainConfig) -> dict:
@@ -230,7 +230,8 @@ def _vllm_args(config: TrainConfig) -> dict:
     return args
 
 
-def _sft_trainer(config: TrainConfig, method: str, model: str, out: Path, callbacks: list):
+def _sft_setup(config: TrainConfig, out: Path):
+    """SFTTrainer and its arguments: whole trajectories, loss on the assistant turns only."""
     from trl import SFTConfig, SFTTrainer
 
     train_set, validation = sft_datasets(config.data)
@@ -241,6 +242,5 @@ def _sft_trainer(config: TrainConfig, method: str, model: str, out: Path, callba
         per_device_eval_batch_size=settings.per_device_batch_size,
         metric_for_best_model="loss", greater_is_better=False,
     )
-    return SFTTrainer(model=model, args=args, train_dataset=train_set.remove_columns("trajectory_id"),
-                      eval_dataset=validation.remove_columns("trajectory_id") if validation else None,
-                      callbacks=callbacks, peft_config=_peft(config))
+    return SFTTrainer, dict(args=args, train_dataset=train_set.remove_columns("trajectory_id"),
+                            eval_dataset=validation.remove_columns("trajectory_id") if validation else None)
