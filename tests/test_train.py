@@ -234,7 +234,8 @@ def test_ctrl_c_leaves_a_checkpoint_that_resume_continues(workspace):
     (first,) = train(settings, callbacks=[InterruptAt(1)])
     # the signal lands at the end of step 1: that step or the next finishes, is saved, and training stops
     assert first.interrupted and first.global_step in (1, 2)
-    assert (root / "interrupted" / f"checkpoint-{first.global_step}" / CONFIG_FILE).exists()
+    assert first.final_model == root / "interrupted" / f"checkpoint-{first.global_step}"
+    assert (first.final_model / CONFIG_FILE).exists()
     (resumed,) = train(settings, resume=True)
     assert resumed.global_step == 4 and not resumed.interrupted
     steps = [entry["step"] for entry in resumed.log_history if "loss" in entry]

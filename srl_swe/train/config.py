@@ -133,11 +133,11 @@ class TrainConfig(_Section):
     seed: int = 42
     bf16: bool = False
     use_cpu: bool = False
-    srl: SRLSettings = SRLSettings()
-    rlvr: RLVRSettings = RLVRSettings()
-    sft: SFTSettings = SFTSettings()
-    vllm: VLLMSettings = VLLMSettings()
-    logging: LoggingSettings = LoggingSettings()
+    srl: SRLSettings = Field(default_factory=SRLSettings)
+    rlvr: RLVRSettings = Field(default_factory=RLVRSettings)
+    sft: SFTSettings = Field(default_factory=SFTSettings)
+    vllm: VLLMSettings = Field(default_factory=VLLMSettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
 
     @model_validator(mode="after")
     def _consistent(self) -> TrainConfig:

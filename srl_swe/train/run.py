@@ -22,6 +22,8 @@ import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
+
 from srl_swe.train.callbacks import CONFIG_FILE, GracefulInterrupt, SaveConfig
 from srl_swe.train.config import ConfigError, GRPOSettings, TrainConfig, dump_config
 from srl_swe.train.data import question_datasets, sft_datasets, step_datasets
@@ -90,7 +92,9 @@ def _stage(config: TrainConfig, method: str, model: str, out: Path, resume: bool
     with interrupt:
         trainer.train(resume_from_checkpoint=True if resume else None)
     state, final = trainer.state, out / "final"
-    if not interrupt.requested:
+    if interrupt.requested:  # the model to go on with is the checkpoint just saved
+        final = out / f"{PREFIX_CHECKPOINT_DIR}-{state.global_step}"
+    else:
         trainer.save_model(str(final))  # every process: ZeRO-3 / FSDP gather the weights (model + tokenizer)
     result = StageResult(method, out, model, final, state.best_model_checkpoint, state.global_step,
                          interrupt.requested, state.log_history)
