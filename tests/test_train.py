@@ -24,7 +24,7 @@ from srl_swe.sft_view import assistant_mask
 from srl_swe.steps import StepOptions, build_step_dataset
 from srl_swe.train.callbacks import CONFIG_FILE
 from srl_swe.train.config import ConfigError, load_config, validate
-from srl_swe.train.data import DataError, held_out_ids
+from srl_swe.train.data import DataError, held_out_ids, held_out_tasks, step_datasets
 from srl_swe.train.run import _build, train
 from srl_swe.train.sampling import DynamicSampling
 from srl_swe.train.tiny_model import init_tiny_model
@@ -33,7 +33,7 @@ from srl_swe.trajectory import Provenance, Step, SweTask, Trajectory, write_traj
 NAMES = ["parser", "config", "cache", "router", "loader", "models", "utils", "cli"]
 
 
-def swe_trajectory(index: int, rng: random.Random) -> Trajectory:
+def swe_trajectory(index: int, rng: random.Random, task: str | None = None) -> Trajectory:
     """Four steps whose second and third actions depend on the module named in the issue."""
     name = rng.choice(NAMES)
     plan = [("list the repository", "bash", {"command": "ls /testbed"}),
@@ -41,7 +41,7 @@ def swe_trajectory(index: int, rng: random.Random) -> Trajectory:
             ("run its tests", "bash", {"command": f"python -m pytest /testbed/tests/test_{name}.py"}),
             ("done", "submit", {})]
     steps = [Step(thought=thought, action=tool_action(tool, args), observation="ok") for thought, tool, args in plan]
-    return Trajectory(id=f"swe-{index}", task=SweTask(instance_id=f"swe-{index}",
+    return Trajectory(id=f"swe-{index}", task=SweTask(instance_id=task or f"swe-{index}",
                                                        problem_statement=f"The {name} module fails."),
                       steps=steps, provenance=Provenance(source_format="test"))
 
@@ -124,6 +124,21 @@ def test_held_out_trajectories_are_stable_and_disjoint():
     held = held_out_ids(ids, 30, seed=0)
     assert len(held) == 30 and held == held_out_ids(set(sorted(ids, reverse=True)), 30, seed=0)
     assert held != held_out_ids(ids, 30, seed=1)
+
+
+def test_validation_holds_out_whole_tasks_so_no_prompt_leaks(tmp_path):
+    # three expert trajectories per task, with identical issues: their first prompts are identical
+    trajectories = [swe_trajectory(i, random.Random(i % 10), task=f"task-{i % 10}") for i in range(30)]
+    write_trajectories(tmp_path / "t.jsonl", trajectories)
+    build_step_dataset([tmp_path / "t.jsonl"], tmp_path / "steps", StepOptions())
+    settings = validate({"method": "srl", "model": {"path": "m"}, "output_dir": "o",
+                         "data": {"path": str(tmp_path / "steps"), "validation_trajectories": 3}}).data
+    train_rows, held_rows = step_datasets(settings)
+    assert len(set(held_rows["instance_id"])) == 3 and len(held_rows) == 3 * 3 * 3  # 3 tasks × 3 trajectories × 3
+    assert not set(train_rows["instance_id"]) & set(held_rows["instance_id"])
+    prompt = lambda rows: {json.dumps(p) for p in rows["prompt"]}  # noqa: E731
+    assert not prompt(train_rows) & prompt(held_rows)
+    assert held_out_tasks(settings) == set(held_rows["instance_id"])  # the same tasks for every method
 
 
 # --- dynamic sampling ------------------------------------------------------------------------------
@@ -236,6 +251,8 @@ def test_ctrl_c_leaves_a_checkpoint_that_resume_continues(workspace):
     assert first.interrupted and first.global_step in (1, 2)
     assert first.final_model == root / "interrupted" / f"checkpoint-{first.global_step}"
     assert (first.final_model / CONFIG_FILE).exists()
+    with pytest.raises(ConfigError, match="holds checkpoints of an earlier run; continue it with --resume"):
+        train(settings)  # a fresh run never mixes its checkpoints with an earlier run's
     (resumed,) = train(settings, resume=True)
     assert resumed.global_step == 4 and not resumed.interrupted
     steps = [entry["step"] for entry in resumed.log_history if "loss" in entry]
@@ -284,9 +301,10 @@ def test_bad_setups_fail_with_a_clear_message(workspace, tmp_path):
     assert result.exit_code == 2 and "no math trajectory with a reference answer" in result.output
     result = run_cli(tmp_path, raw, "--resume")
     assert result.exit_code == 2 and "no checkpoint" in result.output
+    result = run_cli(tmp_path, {**raw, "vllm": {"enabled": True}})
+    assert result.exit_code == 2 and "vllm.enabled: vLLM generation needs a GPU" in result.output
     if importlib.util.find_spec("vllm") is None:  # the CPU install: vLLM is an optional extra
-        result = run_cli(tmp_path, {**raw, "vllm": {"enabled": True}})
+        result = run_cli(tmp_path, {**raw, "use_cpu": False, "vllm": {"enabled": True}})
         assert result.exit_code == 2 and "vllm.enabled: needs the vllm package" in result.output
     with pytest.raises(DataError, match="not found"):
-        from srl_swe.train.data import step_datasets
         step_datasets(validate({**raw, "data": {"path": str(tmp_path / "nope")}}).data)

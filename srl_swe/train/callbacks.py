@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from pathlib import Path
 
 from transformers import TrainerCallback
@@ -14,13 +15,18 @@ CONFIG_FILE = "srl_swe_config.yaml"
 
 class GracefulInterrupt(TrainerCallback):
     """The first Ctrl-C (or SIGTERM) lets the current optimizer step finish, saves a checkpoint and stops
-    training; a second one aborts at once. Use as a context manager around ``trainer.train()`` (handlers
-    are installed only in the main thread, and restored on exit)."""
+    training; another one more than ``grace`` seconds later aborts at once (a launcher such as torchrun
+    forwards the terminal's signal again, which must not count as a second Ctrl-C). In a multi-process
+    launch the processes agree at every step end (a max over ranks), so all stop after the same step.
+    Use as a context manager around ``trainer.train()``; handlers are installed only in the main thread
+    and restored on exit. ``stopped`` says whether training was stopped by a signal."""
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
-    def __init__(self):
-        self.requested = False
+    def __init__(self, grace: float = 5.0):
+        self.grace = grace
+        self.requested_at: float | None = None
+        self.stopped = False
         self._previous: dict = {}
 
     def __enter__(self) -> GracefulInterrupt:
@@ -34,15 +40,30 @@ class GracefulInterrupt(TrainerCallback):
         self._previous = {}
 
     def _handle(self, signum, frame) -> None:
-        if self.requested:
+        now = time.monotonic()
+        if self.requested_at is not None and now - self.requested_at > self.grace:
             raise KeyboardInterrupt
-        self.requested = True
+        self.requested_at = self.requested_at or now
 
     def on_step_end(self, args, state, control, **kwargs):
-        if self.requested:
+        if _any_rank(self.requested_at is not None):
+            self.stopped = True
             control.should_save = True
             control.should_training_stop = True
         return control
+
+
+def _any_rank(flag: bool) -> bool:
+    """``flag`` or-ed over the processes of a distributed run (every rank must call this)."""
+    import torch
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()):
+        return flag
+    device = "cuda" if torch.cuda.is_available() and dist.get_backend() == "nccl" else "cpu"
+    value = torch.tensor([int(flag)], device=device)
+    dist.all_reduce(value, op=dist.ReduceOp.MAX)
+    return bool(value.item())
 
 
 class SaveConfig(TrainerCallback):

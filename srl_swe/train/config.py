@@ -21,6 +21,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 Method = Literal["srl", "sft", "rlvr", "srl_then_rlvr"]
+Scheduler = Literal["constant", "constant_with_warmup", "linear", "cosine", "cosine_with_restarts", "polynomial",
+                    "inverse_sqrt", "cosine_with_min_lr", "warmup_stable_decay"]
 
 
 class ConfigError(ValueError):
@@ -60,7 +62,7 @@ class _Optimisation(_Section):
     per_device_batch_size: int = Field(8, gt=0, description="completions or sequences per forward pass")
     epochs: float = Field(30, gt=0)
     max_steps: int = Field(-1, description="overrides epochs when > 0")
-    lr_scheduler_type: str = "constant"
+    lr_scheduler_type: Scheduler = "constant"
     warmup_ratio: float = Field(0.0, ge=0, lt=1)
     max_grad_norm: float = Field(1.0, gt=0)
     weight_decay: float = Field(0.0, ge=0)
@@ -100,7 +102,7 @@ class SFTSettings(_Optimisation):
     batch_size: int = Field(64, gt=0)
     per_device_batch_size: int = Field(1, gt=0)
     epochs: float = Field(3, gt=0)
-    lr_scheduler_type: str = "cosine"
+    lr_scheduler_type: Scheduler = "cosine"
     warmup_ratio: float = Field(0.3, ge=0, lt=1)
     max_length: int = Field(32768, gt=0, description="tokens per trajectory; longer ones are cut at the end")
 
@@ -158,6 +160,11 @@ class TrainConfig(_Section):
             raise ValueError("vllm.server_base_url: required when vllm.mode is 'server'")
         if self.bf16 and self.use_cpu:
             raise ValueError("bf16: not supported together with use_cpu")
+        if self.vllm.enabled and self.use_cpu:
+            raise ValueError("vllm.enabled: vLLM generation needs a GPU; not with use_cpu")
+        if self.model.lora is not None and self.method == "srl_then_rlvr":
+            raise ValueError("model.lora: the SRL stage would hand RLVR an adapter, not a model; run method srl, "
+                             "merge the adapter, then method rlvr")
         return self
 
     def accumulation(self, settings: _Optimisation, per_step: int) -> int:

@@ -1,8 +1,11 @@
 """The training datasets, read from the folder `srl-swe steps` wrote, and the held-out split.
 
-Validation holds out whole trajectories (never single steps of a trajectory that is also trained on):
-the ``n`` trajectory ids with the smallest SHA-256 of ``seed:id``, the same ids for every method, so an
-SRL run and the RLVR run that follows it validate on the same questions.
+Validation holds out whole tasks — every trajectory of an instance (an issue, a question), so no
+validation prompt is also a training prompt: the ``n`` instance ids with the smallest SHA-256 of
+``seed:id``, drawn from all trajectories in ``sft.parquet`` (one row per trajectory, every track), so
+every method holds out the same tasks and an SRL run and the RLVR run after it validate on the same
+questions. ``data.validation_trajectories`` counts these tasks (the paper's 30 SWE trajectories / 60
+math questions: one trajectory per task).
 
 - SRL: ``steps.parquet`` rows (prompt, expert_action, tool, track).
 - RLVR: one row per math trajectory of ``sft.parquet``: prompt = the evaluation system prompt and the
@@ -23,8 +26,8 @@ import pyarrow.parquet as pq
 
 from srl_swe.train.config import DataSettings
 
-STEP_COLUMNS = ("prompt", "expert_action", "tool", "track", "trajectory_id")
-SFT_COLUMNS = ("messages", "track", "trajectory_id")
+STEP_COLUMNS = ("prompt", "expert_action", "tool", "track", "trajectory_id", "instance_id")
+SFT_COLUMNS = ("messages", "track", "trajectory_id", "instance_id")
 
 
 class DataError(ValueError):
@@ -52,19 +55,34 @@ def _read(path: Path, columns: tuple[str, ...]) -> datasets.Dataset:
     return datasets.load_dataset("parquet", data_files=str(path), split="train")
 
 
-def _split(table: datasets.Dataset, path: Path, settings: DataSettings):
-    """(train, validation or None): validation trajectories held out, then shuffled and capped."""
-    ids = set(table.unique("trajectory_id"))
-    held = held_out_ids(ids, settings.validation_trajectories, settings.shuffle_seed)
-    if held and len(held) == len(ids):
-        raise DataError(f"{path}: all {len(ids)} trajectories would be held out for validation; lower "
+def task_of(row: dict) -> str:
+    """What validation holds out as a unit: the instance (task), or the trajectory when it has none."""
+    return row["instance_id"] or row["trajectory_id"]
+
+
+def held_out_tasks(settings: DataSettings) -> set[str]:
+    """The tasks every method holds out (see the module docstring)."""
+    path = settings.path / "sft.parquet"
+    table = _read(path, SFT_COLUMNS).select_columns(["instance_id", "trajectory_id"])
+    tasks = {task_of(row) for row in table}
+    held = held_out_ids(tasks, settings.validation_trajectories, settings.shuffle_seed)
+    if held and len(held) == len(tasks):
+        raise DataError(f"{path}: all {len(tasks)} tasks would be held out for validation; lower "
                         f"data.validation_trajectories")
-    train = table.filter(lambda row: row["trajectory_id"] not in held).shuffle(seed=settings.shuffle_seed)
+    return held
+
+
+def _split(table: datasets.Dataset, settings: DataSettings):
+    """(train, validation or None): held-out tasks apart, training rows shuffled, both capped."""
+    held = held_out_tasks(settings)
+    train = table.filter(lambda row: task_of(row) not in held).shuffle(seed=settings.shuffle_seed)
+    if len(train) == 0:
+        raise DataError(f"{settings.path}: no training example is left after holding out {len(held)} tasks")
     if settings.max_train_examples:
         train = train.select(range(min(settings.max_train_examples, len(train))))
-    if not held:
+    validation = table.filter(lambda row: task_of(row) in held)
+    if len(validation) == 0:
         return train, None
-    validation = table.filter(lambda row: row["trajectory_id"] in held)
     if settings.max_validation_examples:
         validation = validation.shuffle(seed=settings.shuffle_seed)
         validation = validation.select(range(min(settings.max_validation_examples, len(validation))))
@@ -73,15 +91,13 @@ def _split(table: datasets.Dataset, path: Path, settings: DataSettings):
 
 def step_datasets(settings: DataSettings):
     """SRL's (train, validation) step examples."""
-    path = settings.path / "steps.parquet"
-    return _split(_read(path, STEP_COLUMNS), path, settings)
+    return _split(_read(settings.path / "steps.parquet", STEP_COLUMNS), settings)
 
 
 def sft_datasets(settings: DataSettings):
     """SFT's (train, validation) whole trajectories as ``messages``."""
-    path = settings.path / "sft.parquet"
-    table = _read(path, SFT_COLUMNS)
-    return _split(table.select_columns(["messages", "trajectory_id"]), path, settings)
+    table = _read(settings.path / "sft.parquet", SFT_COLUMNS)
+    return _split(table.select_columns(["messages", "trajectory_id", "instance_id"]), settings)
 
 
 def question_datasets(settings: DataSettings):
@@ -91,5 +107,5 @@ def question_datasets(settings: DataSettings):
     table = table.filter(lambda row: row["track"] == "math" and bool(row["answer"]))
     if len(table) == 0:
         raise DataError(f"{path}: no math trajectory with a reference answer; RLVR needs math data")
-    table = table.map(lambda row: {"prompt": row["messages"][:2]}, remove_columns=["messages", "instance_id"])
-    return _split(table, path, settings)
+    table = table.map(lambda row: {"prompt": row["messages"][:2]}, remove_columns=["messages"])
+    return _split(table, settings)

@@ -81,8 +81,12 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
 
 
 def _stage(config: TrainConfig, method: str, model: str, out: Path, resume: bool, callbacks) -> StageResult:
-    if resume and not any(out.glob("checkpoint-*")):
+    has_checkpoints = any(out.glob(f"{PREFIX_CHECKPOINT_DIR}-*"))
+    if resume and not has_checkpoints:
         raise ConfigError(f"--resume: no checkpoint in {out} to resume from")
+    if has_checkpoints and not resume:
+        raise ConfigError(f"output_dir: {out} holds checkpoints of an earlier run; continue it with --resume, or "
+                          f"choose another output_dir")
     out.mkdir(parents=True, exist_ok=True)
     text = dump_config(config)
     if _is_main_process():
@@ -92,17 +96,31 @@ def _stage(config: TrainConfig, method: str, model: str, out: Path, resume: bool
     with interrupt:
         trainer.train(resume_from_checkpoint=True if resume else None)
     state, final = trainer.state, out / "final"
-    if interrupt.requested:  # the model to go on with is the checkpoint just saved
+    if interrupt.stopped:  # the model to go on with is the checkpoint just saved
         final = out / f"{PREFIX_CHECKPOINT_DIR}-{state.global_step}"
     else:
         trainer.save_model(str(final))  # every process: ZeRO-3 / FSDP gather the weights (model + tokenizer)
     result = StageResult(method, out, model, final, state.best_model_checkpoint, state.global_step,
-                         interrupt.requested, state.log_history)
-    if _is_main_process():
-        if not interrupt.requested:
+                         interrupt.stopped, state.log_history)
+    if trainer.is_world_process_zero():
+        if not interrupt.stopped:
             (final / CONFIG_FILE).write_text(text)
         _write_result(result)
+    trainer.accelerator.wait_for_everyone()  # the next stage loads what the main process just wrote
+    del trainer
+    _free_memory()
     return result
+
+
+def _free_memory() -> None:
+    """Release the finished stage's model, optimizer and vLLM engine before the next stage loads its own."""
+    import gc
+
+    import torch
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 def _is_main_process() -> bool:
@@ -146,8 +164,8 @@ def _build(config: TrainConfig, method: str, model: str, out: Path, callbacks: l
     try:
         trainer = trainer_class(model=model, callbacks=[*callbacks, RichProgressCallback()],
                                 peft_config=_peft(config), **arguments)
-    except OSError as exc:  # the model could not be loaded (a Hub id without Hub access, a broken folder)
-        raise ConfigError(f"model.path: cannot load {model}: {exc}") from exc
+    except (OSError, ValueError, ImportError) as exc:  # a model that cannot load, settings TRL refuses
+        raise ConfigError(f"cannot set up {method} training with model {model}: {exc}") from exc
     trainer.remove_callback(PrinterCallback)  # the rich panel shows the logs; no raw dicts on stdout
     return trainer
 
@@ -246,5 +264,6 @@ def _sft_setup(config: TrainConfig, out: Path):
         per_device_eval_batch_size=settings.per_device_batch_size,
         metric_for_best_model="loss", greater_is_better=False,
     )
-    return SFTTrainer, dict(args=args, train_dataset=train_set.remove_columns("trajectory_id"),
-                            eval_dataset=validation.remove_columns("trajectory_id") if validation else None)
+    ids = ["trajectory_id", "instance_id"]
+    return SFTTrainer, dict(args=args, train_dataset=train_set.remove_columns(ids),
+                            eval_dataset=validation.remove_columns(ids) if validation else None)

@@ -57,7 +57,9 @@ class DynamicSampling:
         self.enabled = enabled
         self.seed = seed
         self._rng: random.Random | None = None
-        self._index = {prompt_key(prompt): i for i, prompt in enumerate(_prompts(rows))}
+        self._index: dict[str, list[int]] = {}
+        for i, prompt in enumerate(_prompts(rows)):
+            self._index.setdefault(prompt_key(prompt), []).append(i)
 
     def __call__(self, prompts: list, trainer) -> dict[str, list]:
         training = trainer.model.training
@@ -65,13 +67,15 @@ class DynamicSampling:
         if not (training and self.enabled):
             prompt_ids, completion_ids, logprobs, _ = self.generate(trainer, prompts[::size], size)
             return {"prompt_ids": prompt_ids, "completion_ids": completion_ids, "logprobs": logprobs}
-        return self._fill(trainer, [self._row_of(prompt) for prompt in prompts[::size]], size)
+        return self._fill(trainer, [self._row_of(trainer, prompt) for prompt in prompts[::size]], size)
 
-    def _row_of(self, prompt) -> dict:
-        index = self._index.get(prompt_key(prompt))
-        if index is None:
+    def _row_of(self, trainer, prompt) -> dict:
+        """The training row of ``prompt``; among rows sharing one prompt (several expert trajectories of
+        one task reach the same context), one at random — as if the sampler had drawn that row."""
+        indices = self._index.get(prompt_key(prompt))
+        if indices is None:
             raise KeyError("rollout_func got a prompt that is not in the training set")
-        return self.rows[index]
+        return self.rows[indices[0] if len(indices) == 1 else self._random(trainer).choice(indices)]
 
     def _fill(self, trainer, rows: list[dict], size: int) -> dict[str, list]:
         wanted, kept, dropped = len(rows), [], []
@@ -93,10 +97,14 @@ class DynamicSampling:
         trainer._log_metric("dynamic_sampling/topped_up", float(topped_up))
         return _as_rollout(groups)
 
-    def _draw(self, trainer, count: int) -> list[int]:
+    def _random(self, trainer) -> random.Random:
         if self._rng is None:  # one stream per process, so processes draw different prompts
             self._rng = random.Random(self.seed * 1_000_003 + trainer.accelerator.process_index)
-        return [self._rng.randrange(len(self.rows)) for _ in range(count)]
+        return self._rng
+
+    def _draw(self, trainer, count: int) -> list[int]:
+        rng = self._random(trainer)
+        return [rng.randrange(len(self.rows)) for _ in range(count)]
 
     def _groups(self, trainer, rows: list[dict], size: int) -> list[dict]:
         """Generate and score ``size`` rollouts per row: one dict per group."""
