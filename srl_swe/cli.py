@@ -228,6 +228,112 @@ def train(
                       + (f" (best checkpoint {result.best_checkpoint})" if result.best_checkpoint else ""))
 
 
+@app.command("eval")
+def eval_(
+    benchmark: Annotated[str, typer.Option(help="swe-bench-verified, local:PATH (sandboxes/<repo> or SWE-bench-format "
+                                                "JSONL), or math: amc23, aime24, aime25, minerva-math, math:PATH.jsonl "
+                                                "(comma-separated for several)")],
+    model: Annotated[str, typer.Option(help="oracle, openai:MODEL, hf:PATH, replay:FILE; math also vllm:PATH")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="the run folder")],
+    mode: Annotated[str, typer.Option(help="SWE: agent or oracle-files")] = "agent",
+    workers: Annotated[int, typer.Option("-w", "--workers", help="parallel instances")] = 1,
+    slice_: Annotated[str | None, typer.Option("--slice", help="tasks a:b")] = None,
+    filter_: Annotated[str | None, typer.Option("--filter", help="regex on instance ids")] = None,
+    run_id: Annotated[str | None, typer.Option(help="run id (default: kept from the folder, else new)")] = None,
+    sandbox: Annotated[str, typer.Option(help="SWE: docker, or local (bundled tasks, no isolation)")] = "docker",
+    base_url: Annotated[str | None, typer.Option(help="openai:MODEL endpoint (or OPENAI_BASE_URL)")] = None,
+    api_key: Annotated[str | None, typer.Option(help="openai:MODEL key (or OPENAI_API_KEY)")] = None,
+    samples: Annotated[int, typer.Option(help="math: k of avg@k (0: greedy only)", min=0)] = 32,
+    temperature: Annotated[float, typer.Option(help="math: sampling temperature for avg@k")] = 1.0,
+    max_new_tokens: Annotated[int, typer.Option(help="math: tokens per answer", min=1)] = 2048,
+) -> None:
+    """Evaluate a model: SWE benchmarks (agent or oracle-file edits, graded) or the math benchmarks."""
+    names = [name.strip() for name in benchmark.split(",") if name.strip()]
+    if all(name.startswith("math:") or name in MATH_BENCHMARK_NAMES for name in names):
+        _eval_math(names, model, out, base_url, api_key, samples, temperature, max_new_tokens)
+        return
+    if len(names) != 1:
+        raise typer.BadParameter("give one SWE benchmark per run")
+    from srl_swe.eval.swe import SweRun, run_swe_eval
+
+    run = SweRun(names[0], model, out, mode, workers, sandbox, slice_, filter_, run_id, base_url, api_key)
+    if sandbox == "docker":
+        from srl_swe.sandbox.docker import exit_on_sigterm
+
+        exit_on_sigterm()
+    with _progress() as progress:
+        task = progress.add_task(f"{model} on {names[0]} ({mode})", total=None)
+        try:
+            report = run_swe_eval(run, on_done=lambda iid, status: progress.advance(task),
+                                  on_start=lambda total: progress.update(task, total=total))
+        except (OSError, ValueError) as exc:
+            raise typer.BadParameter(str(exc)) from None
+    counts = report["counts"]
+    console.print(f"{report['benchmark']}: resolved {report['resolved']}/{report['total']} "
+                  f"({100 * report['resolve_rate']:.1f}%); unresolved {counts['unresolved']}, empty patch "
+                  f"{counts['empty_patch']}, error {counts['error']} → {out / 'report.md'}")
+
+
+MATH_BENCHMARK_NAMES = ("amc23", "aime24", "aime25", "minerva-math")
+
+
+def _eval_math(names: list[str], model: str, out: Path, base_url, api_key, samples: int, temperature: float,
+               max_new_tokens: int) -> None:
+    from srl_swe.eval import math as math_eval
+
+    sampler = _math_sampler(model, base_url, api_key, max_new_tokens)
+    results = {}
+    for name in names:
+        with _progress() as progress:
+            task = progress.add_task(f"{model} on {name}", total=None)
+
+            def advance(done: int, total: int, task=task) -> None:
+                progress.update(task, completed=done, total=total)
+
+            try:
+                result = math_eval.evaluate_benchmark(name, sampler, out, samples, temperature, on_progress=advance)
+            except (OSError, ValueError) as exc:
+                raise typer.BadParameter(str(exc)) from None
+        results[result["name"]] = result
+        avg = f", avg@{result['k']} {result['avg']:.1f}%" if "avg" in result else ""
+        console.print(f"{result['name']}: greedy {result['greedy']:.1f}%{avg} ({result['questions']} questions)")
+    math_eval.write_math_report(out, model, results)
+
+
+def _math_sampler(spec: str, base_url, api_key, max_new_tokens: int):
+    from srl_swe.eval.math import ModelSampler, VLLMSampler
+
+    if spec.startswith("vllm:"):
+        return VLLMSampler(spec.removeprefix("vllm:"), max_new_tokens)
+    if spec.startswith("hf:"):
+        from srl_swe.models.hf import HFModel
+
+        return ModelSampler(HFModel(spec.removeprefix("hf:"), max_new_tokens=max_new_tokens))
+    if spec.startswith("openai:"):
+        from srl_swe.models.openai import OpenAIChatModel
+
+        return ModelSampler(OpenAIChatModel(spec.removeprefix("openai:"), base_url, api_key, max_tokens=max_new_tokens))
+    if spec.startswith("replay:"):
+        return ModelSampler(_model_factory(spec, None, None)(None, None))
+    raise typer.BadParameter(f"math --model: use hf:PATH, vllm:PATH, openai:MODEL or replay:FILE, not {spec!r}")
+
+
+@app.command()
+def report(
+    runs: Annotated[list[Path], typer.Argument(help="run folders (srl-swe eval -o …, srl-swe train output_dir)")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="folder for report.md and the PNG plots")] = Path(
+        "runs/report"),
+) -> None:
+    """Compare runs in one markdown table (paper rows quoted beside them) with plots."""
+    from srl_swe.eval.report import write_report
+
+    try:
+        table, pngs = write_report(runs, out)
+    except (OSError, ValueError) as exc:
+        raise typer.BadParameter(str(exc)) from None
+    console.print(f"{table}" + "".join(f", {png}" for png in pngs))
+
+
 SANDBOXES = Path(__file__).resolve().parent.parent / "sandboxes"
 
 

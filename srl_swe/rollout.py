@@ -113,17 +113,24 @@ def finished_ids(out: Path) -> set[str]:
 
 SandboxFactory = Callable[[TaskRef], Sandbox]
 ModelFactory = Callable[[TaskRef, Sandbox], Model]
+Solver = Callable[..., Trajectory]
+"""``solve(task, sandbox, model, limits, on_step=…) -> Trajectory`` with the patch in its outcome:
+``run_agent`` (the default), or a one-shot solver such as ``srl_swe.eval.oracle_files.solve``."""
 
 
 def rollout_one(ref: TaskRef, open_sandbox: SandboxFactory, make_model: ModelFactory, limits: AgentLimits,
-                log_dir: Path) -> Trajectory:
-    """One task end to end: sandbox, agent (saved after every step), patch, grade in a fresh sandbox."""
+                log_dir: Path, solve: Solver = run_agent, grade: bool = True) -> Trajectory:
+    """One task end to end: sandbox, solver (saved after every step), patch, and unless ``grade`` is
+    False (an external harness grades) the verdict of a fresh sandbox."""
     def save(trajectory: Trajectory) -> None:
         with atomic_output(log_dir / f"{ref.task.instance_id}.json") as handle:
             handle.write(trajectory.model_dump_json(indent=1))
 
     with open_sandbox(ref) as sandbox:
-        trajectory = run_agent(ref.task, sandbox, make_model(ref, sandbox), limits, on_step=save)
+        trajectory = solve(ref.task, sandbox, make_model(ref, sandbox), limits, on_step=save)
+    if not grade:
+        save(trajectory)
+        return trajectory
     verdict = grade_patch(ref.task, trajectory.outcome.patch, lambda: open_sandbox(ref))
     trajectory.outcome = trajectory.outcome.model_copy(update={"resolved": verdict.resolved})
     save(trajectory)
@@ -134,7 +141,8 @@ def rollout_one(ref: TaskRef, open_sandbox: SandboxFactory, make_model: ModelFac
 
 def rollout_all(tasks: list[TaskRef], out: Path, open_sandbox: SandboxFactory, make_model: ModelFactory,
                 limits: AgentLimits | None = None, workers: int = 1, redo_existing: bool = False,
-                on_done: Callable[[str, str], None] | None = None) -> RolloutReport:
+                on_done: Callable[[str, str], None] | None = None, solve: Solver = run_agent,
+                grade: bool = True) -> RolloutReport:
     """Run every task not already in ``out`` (all of them with ``redo_existing``, whose old lines are
     dropped first); see module docstring. On Ctrl-C or SIGTERM queued tasks are cancelled and the
     sandboxes in flight closed before the interrupt propagates."""
@@ -155,7 +163,8 @@ def rollout_all(tasks: list[TaskRef], out: Path, open_sandbox: SandboxFactory, m
 
     pool = ThreadPoolExecutor(max(1, workers))
     try:
-        futures = {pool.submit(rollout_one, ref, tracked, make_model, limits, log_dir): ref for ref in todo}
+        futures = {pool.submit(rollout_one, ref, tracked, make_model, limits, log_dir, solve, grade): ref
+                   for ref in todo}
         for future in as_completed(futures):
             _record(futures[future].task.instance_id, future, out, log_dir, report, on_done)
     except BaseException:
@@ -179,7 +188,7 @@ def _record(iid: str, future, out: Path, log_dir: Path, report: RolloutReport, o
         report.done.append(iid)
         if trajectory.outcome.resolved:
             report.resolved.append(iid)
-        status = "resolved" if trajectory.outcome.resolved else "unresolved"
+        status = {True: "resolved", False: "unresolved", None: "done"}[trajectory.outcome.resolved]
     if on_done is not None:
         on_done(iid, status)
 

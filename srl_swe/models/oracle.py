@@ -53,7 +53,7 @@ def oracle_script(task: dict, workdir: str, python: str = "python3") -> list[tup
         view = tool_action("str_replace_editor", {"command": "view", "path": path})
         script.append((f"Let me read {changed.path}.", view))
         for hunk in changed:
-            old, new = _hunk_sides(list(hunk))
+            old, new = hunk_sides(list(hunk))
             script.append((f"Fix the code around line {hunk.source_start} of {changed.path}.",
                            tool_action("str_replace_editor", {"command": "str_replace", "path": path,
                                                               "old_str": old, "new_str": new})))
@@ -65,7 +65,7 @@ def oracle_script(task: dict, workdir: str, python: str = "python3") -> list[tup
     return script
 
 
-def _hunk_sides(lines: list) -> tuple[str, str]:
+def hunk_sides(lines: list) -> tuple[str, str]:
     """(before, after) text of a hunk; a line followed by "\\ No newline at end of file" has no newline."""
     old, new = [], []
     for index, line in enumerate(lines):

@@ -1,0 +1,224 @@
+"""SWE benchmarks: roll a model out on every task, write SWE-bench predictions, grade, report.
+
+- ``swe-bench-verified`` (also ``swe-bench-lite``, ``swe-bench``): rows from swebench's own loader
+  (``SWE-bench/SWE-bench_Verified``, which carries each instance's ``image``, ``eval_script``,
+  ``log_parser``, ``eval_type``); the model works in the instance's official image (repository at
+  /testbed); the predictions are graded by swebench's ``run_evaluation`` in a subprocess whose working
+  folder is the run folder (its logs land in ``OUT/logs/``), under this run's id.
+- ``local:PATH``: a bundled sandbox folder (``sandboxes/<repo>``) or any SWE-bench-format JSONL whose
+  images exist locally, graded by ``srl_swe.grading`` in a fresh sandbox.
+
+Modes: ``agent`` (``srl_swe.agent.run_agent``: tool calls until submit) or ``oracle-files`` (one answer of
+search/replace edits given the gold patch's files, ``srl_swe.eval.oracle_files``). Decoding is greedy
+unless the model spec says otherwise.
+
+The run folder holds ``run.json`` (the run id, reused on resume so swebench's per-run cache applies),
+``trajectories.jsonl`` (+ ``.logs/`` per instance), ``predictions.jsonl`` (swebench's format),
+``report.json`` and ``report.md``. Every instance ends as ``resolved``, ``unresolved``, ``empty_patch`` or
+``error`` (with its reason; counted as unresolved). The same command resumes: finished instances are
+kept, errors are retried.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+import sys
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from srl_swe.agent import AgentLimits, run_agent
+from srl_swe.rollout import TaskRef, load_tasks, model_factory, rollout_all, sandbox_factory, task_from_row
+from srl_swe.trajectory import SweTask, atomic_output, read_trajectories
+
+SWE_BENCHMARKS = {
+    "swe-bench-verified": ("SWE-bench/SWE-bench_Verified", "test"),
+    "swe-bench-lite": ("SWE-bench/SWE-bench_Lite", "test"),
+    "swe-bench": ("SWE-bench/SWE-bench", "test"),
+}
+STATUSES = ("resolved", "unresolved", "empty_patch", "error")
+
+
+@dataclass
+class SweRun:
+    benchmark: str
+    model: str
+    out: Path
+    mode: str = "agent"
+    workers: int = 1
+    sandbox: str = "docker"
+    slice_: str | None = None
+    pattern: str | None = None
+    run_id: str | None = None
+    base_url: str | None = None
+    api_key: str | None = None
+    harness_timeout: int = 1800
+    limits: AgentLimits = AgentLimits()
+
+
+def load_benchmark(run: SweRun) -> tuple[list[TaskRef], tuple[str, str] | None]:
+    """The tasks, and the (dataset, split) swebench grades them from (None: our grader)."""
+    if run.benchmark in SWE_BENCHMARKS:
+        from swebench.harness.utils import load_swebench_dataset
+
+        dataset = SWE_BENCHMARKS[run.benchmark]
+        rows = load_swebench_dataset(*dataset)
+        return _select([TaskRef(task_from_row(dict(row))) for row in rows], run), dataset
+    if run.benchmark.startswith("local:"):
+        path = Path(run.benchmark.removeprefix("local:"))
+        if not path.exists():
+            raise ValueError(f"--benchmark {run.benchmark}: {path} does not exist")
+        return load_tasks(path, run.slice_, run.pattern), None
+    raise ValueError(f"unknown benchmark {run.benchmark!r}: use {', '.join(SWE_BENCHMARKS)} or local:PATH")
+
+
+def _select(tasks: list[TaskRef], run: SweRun) -> list[TaskRef]:
+    import re
+
+    if run.pattern:
+        tasks = [t for t in tasks if re.search(run.pattern, t.task.instance_id)]
+    if run.slice_:
+        start, _, stop = run.slice_.partition(":")
+        tasks = tasks[int(start) if start else None: int(stop) if stop else None]
+    return tasks
+
+
+def run_id_of(run: SweRun) -> str:
+    """The run id: given, else the one this folder was started with, else a new unique one."""
+    record = run.out / "run.json"
+    if run.run_id is None and record.exists():
+        return json.loads(record.read_text())["run_id"]
+    run_id = run.run_id or f"{run.out.name}-{uuid.uuid4().hex[:8]}"
+    run.out.mkdir(parents=True, exist_ok=True)
+    with atomic_output(record) as handle:
+        json.dump({"run_id": run_id, "benchmark": run.benchmark, "model": run.model, "mode": run.mode}, handle)
+    return run_id
+
+
+def solver_and_models(run: SweRun):
+    """(solve, make_model) for the run's mode and model spec."""
+    if run.mode == "agent":
+        return run_agent, model_factory(run.model, run.base_url, run.api_key)
+    if run.mode != "oracle-files":
+        raise ValueError(f"unknown mode {run.mode!r}: use agent or oracle-files")
+    from srl_swe.eval.oracle_files import OracleFilesModel, solve
+
+    if run.model == "oracle":
+        return solve, lambda ref, sandbox: OracleFilesModel(ref.task)
+    return solve, model_factory(run.model, run.base_url, run.api_key)
+
+
+def run_swe_eval(run: SweRun, on_done: Callable[[str, str], None] | None = None,
+                 on_start: Callable[[int], None] | None = None) -> dict:
+    """Generate, grade and report (see the module docstring); returns the report."""
+    tasks, harness = load_benchmark(run)
+    run_id = run_id_of(run)
+    if on_start is not None:
+        on_start(len(tasks))
+    solve, make_model = solver_and_models(run)
+    rollouts = rollout_all(tasks, run.out / "trajectories.jsonl", sandbox_factory(run.sandbox, run_id), make_model,
+                           run.limits, run.workers, on_done=on_done, solve=solve, grade=harness is None)
+    wanted = {ref.task.instance_id for ref in tasks}
+    trajectories = {t.task.instance_id: t for t in read_trajectories(run.out / "trajectories.jsonl")
+                    if t.task.instance_id in wanted}
+    write_predictions(run.out / "predictions.jsonl", run.model, trajectories)
+    if harness is None:
+        verdicts = {iid: "resolved" if t.outcome.resolved else "unresolved" for iid, t in trajectories.items()}
+    else:
+        verdicts = grade_with_harness(run, run_id, harness, sorted(trajectories))
+    instances = {}
+    for ref in tasks:
+        iid = ref.task.instance_id
+        if iid in rollouts.errors or iid not in trajectories:
+            instances[iid] = {"status": "error", "reason": rollouts.errors.get(iid, "no result")}
+        elif not trajectories[iid].outcome.patch.strip():
+            instances[iid] = {"status": "empty_patch", "exit_status": trajectories[iid].outcome.exit_status}
+        else:
+            instances[iid] = {"status": verdicts.get(iid, "error"),
+                              "exit_status": trajectories[iid].outcome.exit_status}
+            if iid not in verdicts:
+                instances[iid]["reason"] = "the harness reported no result"
+    report = summarise(run, run_id, instances)
+    write_report(run.out, report)
+    return report
+
+
+def write_predictions(path: Path, model: str, trajectories: dict) -> None:
+    """swebench's predictions format, one JSON object per line."""
+    with atomic_output(path) as handle:
+        for iid, trajectory in sorted(trajectories.items()):
+            handle.write(json.dumps({"instance_id": iid, "model_name_or_path": model,
+                                     "model_patch": trajectory.outcome.patch}) + "\n")
+
+
+def grade_with_harness(run: SweRun, run_id: str, harness: tuple[str, str], ids: list[str]) -> dict[str, str]:
+    """Run swebench's ``run_evaluation`` on the predictions; {instance_id: resolved|unresolved}."""
+    if not ids:
+        return {}
+    dataset, split = harness
+    command = [sys.executable, "-m", "swebench.harness.run_evaluation", "--dataset_name", dataset, "--split", split,
+               "--predictions_path", str((run.out / "predictions.jsonl").resolve()), "--max_workers",
+               str(run.workers), "--run_id", run_id, "--timeout", str(run.harness_timeout),
+               "--report_dir", str(run.out.resolve()), "--instance_ids", *ids]
+    with open(run.out / "harness.log", "a", encoding="utf-8") as log:
+        subprocess.run(command, cwd=run.out, stdout=log, stderr=subprocess.STDOUT, check=False)
+    return harness_verdicts(run.out / f"{run.model.replace('/', '__')}.{run_id}.json")
+
+
+def harness_verdicts(summary_path: Path) -> dict[str, str]:
+    """{instance_id: resolved|unresolved} from swebench's summary JSON (missing file → {})."""
+    if not summary_path.exists():
+        return {}
+    summary = json.loads(summary_path.read_text())
+    verdicts = {iid: "unresolved" for iid in summary.get("unresolved_ids", [])}
+    verdicts.update({iid: "resolved" for iid in summary.get("resolved_ids", [])})
+    return verdicts
+
+
+def summarise(run: SweRun, run_id: str, instances: dict[str, dict]) -> dict:
+    counts = Counter(entry["status"] for entry in instances.values())
+    total = len(instances)
+    return {"kind": "swe", "benchmark": run.benchmark, "mode": run.mode, "model": run.model, "run_id": run_id,
+            "total": total, "resolved": counts["resolved"],
+            "resolve_rate": counts["resolved"] / total if total else 0.0,
+            "counts": {status: counts[status] for status in STATUSES}, "instances": instances}
+
+
+def write_report(out: Path, report: dict) -> None:
+    with atomic_output(out / "report.json") as handle:
+        json.dump(report, handle, indent=2)
+    lines = [f"# {report['benchmark']} · {report['mode']} · {report['model']} (run {report['run_id']})", "",
+             f"Resolved {report['resolved']}/{report['total']} = {100 * report['resolve_rate']:.1f}%", "",
+             "| instance | status | detail |", "|---|---|---|"]
+    for iid, entry in sorted(report["instances"].items()):
+        lines.append(f"| {iid} | {entry['status']} | {entry.get('reason') or entry.get('exit_status', '')} |")
+    with atomic_output(out / "report.md") as handle:
+        handle.write("\n".join(lines) + "\n")
+
+
+def swebench_row(task: SweTask, python: str = "python3", workdir: str = "/testbed") -> dict:
+    """``task`` as a SWE-bench 5 dataset row (``image``, ``eval_script``, ``log_parser``, ``eval_type``), so
+    swebench's harness can grade it in the task's own image — e.g. a bundled task, or a SWE-Gym/SWE-smith
+    row whose dataset lacks those columns. The eval script has the harness's usual shape: reset the test
+    files, apply the test patch, run pytest -rA between the harness's markers, reset again."""
+    from swebench.harness.constants import END_TEST_OUTPUT, START_TEST_OUTPUT
+    from unidiff import PatchSet
+
+    test_files = " ".join(shlex.quote(f.path) for f in PatchSet(task.test_patch) if not f.is_added_file)
+    tests = " ".join(shlex.quote(t) for t in dict.fromkeys(task.fail_to_pass + task.pass_to_pass))
+    reset = f"git checkout {shlex.quote(task.base_commit)} -- {test_files}" if test_files else ":"
+    script = "\n".join([
+        "#!/bin/bash", "set -uxo pipefail", f"cd {shlex.quote(workdir)}", reset,
+        "git apply -v - <<'EOF_SRL_SWE_TEST_PATCH'", task.test_patch.rstrip("\n"), "EOF_SRL_SWE_TEST_PATCH",
+        f": '{START_TEST_OUTPUT}'", f"{python} -m pytest -rA -p no:cacheprovider {tests}", f": '{END_TEST_OUTPUT}'",
+        reset,
+    ])
+    return {"instance_id": task.instance_id, "repo": task.repo, "version": "0", "image": task.image,
+            "base_commit": task.base_commit, "patch": task.patch, "test_patch": task.test_patch,
+            "problem_statement": task.problem_statement, "FAIL_TO_PASS": task.fail_to_pass,
+            "PASS_TO_PASS": task.pass_to_pass, "eval_script": script, "log_parser": "parse_log_pytest",
+            "eval_type": "pass_and_fail"}

@@ -1,0 +1,223 @@
+"""`srl-swe eval` and `srl-swe report`: the local benchmark end to end in Docker, the SWE-bench adapter
+against our own image, the math protocol's arithmetic, and the report."""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from srl_swe.actions import render_completion, tool_action
+from srl_swe.cli import app
+from srl_swe.eval.math import ModelSampler, evaluate_benchmark, write_math_report
+from srl_swe.eval.swe import SweRun, run_swe_eval, summarise, swebench_row, write_predictions
+from srl_swe.eval.swe import write_report as write_swe_report
+from srl_swe.rollout import load_tasks
+from srl_swe.sandbox.images import build_images
+from srl_swe.trajectory import Outcome, Provenance, Trajectory
+
+SANDBOXES = Path(__file__).parent.parent / "sandboxes"
+INVENTORY = SANDBOXES / "inventory"
+
+
+@pytest.fixture(scope="module")
+def inventory_image(docker_client, base_image):
+    assert "srl-swe/inventory:latest" in build_images(SANDBOXES, docker_client)  # the base, then the repos
+    return "srl-swe/inventory:latest"
+
+
+def leftover_containers(docker_client, run_id: str) -> list:
+    return docker_client.containers.list(all=True, filters={"label": f"srl-swe.run={run_id}"})
+
+
+# --- local benchmark, end to end in Docker -----------------------------------------------------------
+
+@pytest.mark.docker
+@pytest.mark.parametrize("mode", ["agent", "oracle-files"])
+def test_oracle_resolves_every_local_task_and_a_rerun_redoes_nothing(mode, inventory_image, docker_client, tmp_path):
+    run = SweRun(f"local:{INVENTORY}", "oracle", tmp_path / mode, mode=mode, workers=4, run_id=f"t-{mode}")
+    report = run_swe_eval(run)
+    assert (report["resolved"], report["total"], report["resolve_rate"]) == (7, 7, 1.0)
+    assert not leftover_containers(docker_client, f"t-{mode}")
+    predictions = [json.loads(line) for line in (tmp_path / mode / "predictions.jsonl").read_text().splitlines()]
+    assert len(predictions) == 7 and all(p["model_patch"].startswith("diff --git") for p in predictions)
+    redone = []
+    again = run_swe_eval(run, on_done=lambda iid, status: redone.append(iid))
+    assert redone == [] and again["resolved"] == 7
+
+
+def replay(path: Path, completions: list[str]) -> str:
+    path.write_text(json.dumps(completions))
+    return f"replay:{path}"
+
+
+@pytest.mark.docker
+def test_an_agent_that_submits_nothing_scores_zero(inventory_image, tmp_path):
+    model = replay(tmp_path / "nothing.json", [render_completion("done", tool_action("submit", {}))])
+    report = run_swe_eval(SweRun(f"local:{INVENTORY}", model, tmp_path / "run", slice_="0:3", workers=3))
+    assert report["resolved"] == 0 and report["counts"]["empty_patch"] == 3
+
+
+@pytest.mark.docker
+def test_editing_the_tests_is_not_credited(inventory_image, tmp_path):
+    """The replayed agent rewrites the failing test file so that it passes; the grader restores tests."""
+    task = load_tasks(INVENTORY, slice_="0:1")[0].task
+    test_file = task.fail_to_pass[0].split("::")[0]
+    rewrite = f"printf 'def test_anything():\\n    assert True\\n' > /testbed/{test_file}"
+    cheat = tool_action("bash", {"command": rewrite})
+    model = replay(tmp_path / "cheat.json", [render_completion("make the tests pass", cheat),
+                                             render_completion("done", tool_action("submit", {}))])
+    report = run_swe_eval(SweRun(f"local:{INVENTORY}", model, tmp_path / "run", slice_="0:1"))
+    entry = report["instances"][task.instance_id]
+    trajectory = json.loads((tmp_path / "run" / "trajectories.jsonl").read_text())
+    assert test_file in trajectory["outcome"]["patch"]  # the agent did rewrite the tests …
+    assert entry["status"] == "unresolved" and report["resolved"] == 0  # … and is not credited
+
+
+@pytest.mark.docker
+def test_a_missing_image_is_an_error_and_the_run_goes_on(inventory_image, tmp_path):
+    rows = [json.loads(line) for line in (INVENTORY / "tasks.jsonl").read_text().splitlines()[:2]]
+    rows[0]["image"] = "srl-swe/does-not-exist:latest"
+    (tmp_path / "tasks.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    report = run_swe_eval(SweRun(f"local:{tmp_path / 'tasks.jsonl'}", "oracle", tmp_path / "run", workers=2))
+    assert report["instances"][rows[0]["instance_id"]]["status"] == "error"
+    assert "does-not-exist" in report["instances"][rows[0]["instance_id"]]["reason"]
+    assert report["instances"][rows[1]["instance_id"]]["status"] == "resolved"
+    assert (report["resolved"], report["total"], report["counts"]["error"]) == (1, 2, 1)
+
+
+# --- the SWE-bench adapter, with our own image ---------------------------------------------------------
+
+@pytest.mark.docker
+def test_swebench_grades_a_row_of_our_own_image_from_saved_logs(inventory_image, tmp_path):
+    from swebench.harness.grading import get_eval_report
+    from swebench.harness.utils import get_predictions_from_file, load_swebench_dataset, make_test_spec
+
+    from srl_swe.sandbox.docker import DockerSandbox
+
+    task = load_tasks(INVENTORY, slice_="0:1")[0].task
+    (tmp_path / "rows.jsonl").write_text(json.dumps(swebench_row(task)) + "\n")
+    (row,) = load_swebench_dataset(str(tmp_path / "rows.jsonl"), "test")
+    spec = make_test_spec(row)
+    assert spec.image == inventory_image and spec.log_parser == "parse_log_pytest"
+
+    gold = Trajectory(id="g", task=task, steps=[], provenance=Provenance(source_format="test"),
+                      outcome=Outcome(patch=task.patch))
+    write_predictions(tmp_path / "predictions.jsonl", "gold-model", {task.instance_id: gold})
+    (prediction,) = get_predictions_from_file(str(tmp_path / "predictions.jsonl"), str(tmp_path / "rows.jsonl"),
+                                              "test")
+    assert prediction["model_patch"] == task.patch
+
+    def graded(patch: str) -> dict:
+        with DockerSandbox(spec.image, base_commit=task.base_commit) as sandbox:
+            if patch:
+                sandbox.write_file("/tmp/fix.patch", patch)
+                assert sandbox.run("cd /testbed && git apply /tmp/fix.patch").exit_code == 0
+            sandbox.write_file("/tmp/eval.sh", spec.eval_script)
+            log = sandbox.run("bash /tmp/eval.sh 2>&1", timeout=600).output
+        (tmp_path / "test_output.txt").write_text(log)
+        return get_eval_report(spec, {**prediction, "model_patch": patch}, str(tmp_path / "test_output.txt"),
+                               True)[task.instance_id]
+
+    assert graded(task.patch)["resolved"] is True
+    unfixed = graded("")
+    assert unfixed["resolved"] is False
+    assert sorted(unfixed["tests_status"]["FAIL_TO_PASS"]["failure"]) == sorted(task.fail_to_pass)
+
+
+# --- math ----------------------------------------------------------------------------------------------
+
+class ScriptedMath:
+    """Greedy: right on the questions in ``greedy_right``. Sampling: right on every question's calls
+    whose count is a multiple of ``every`` (so avg@k = 1/every), except ``always_right`` ones."""
+
+    name = "scripted"
+
+    def __init__(self, greedy_right: set[str], always_right: set[str], every: int):
+        self.temperature, self.calls = 0.0, {}
+        self.greedy_right, self.always_right, self.every = greedy_right, always_right, every
+
+    def complete(self, messages):
+        question = messages[-1]["content"]
+        answer = question.split()[-1].rstrip("?")  # "What is the number 7?" → 7
+        if self.temperature == 0:
+            right = question in self.greedy_right
+        else:
+            count = self.calls[question] = self.calls.get(question, -1) + 1
+            right = question in self.always_right or count % self.every == 0
+        return f"<think>hm</think> The answer is \\boxed{{{answer if right else 'nope'}}}."
+
+
+def math_file(path: Path, count: int = 4) -> tuple[Path, list[str]]:
+    questions = [f"What is the number {n}?" for n in range(count)]
+    path.write_text("".join(json.dumps({"question": q, "answer": str(n)}) + "\n" for n, q in enumerate(questions)))
+    return path, questions
+
+
+def test_greedy_and_avg_at_k_arithmetic(tmp_path):
+    path, questions = math_file(tmp_path / "bench.jsonl")
+    model = ScriptedMath(greedy_right=set(questions[:2]), always_right={questions[0]}, every=4)
+    result = evaluate_benchmark(f"math:{path}", ModelSampler(model), tmp_path / "run", samples=8, batch=3)
+    assert result["greedy"] == pytest.approx(50.0)
+    assert result["avg"] == pytest.approx(100 * (1 + 0.25 * 3) / 4)  # 43.75
+    assert result["k"] == 8 and result["questions"] == 4
+
+    class Broken:
+        name, temperature = "broken", 0.0
+
+        def complete(self, messages):
+            raise AssertionError("a finished question was asked again")
+
+    assert evaluate_benchmark(f"math:{path}", ModelSampler(Broken()), tmp_path / "run", samples=8) == result
+
+
+def test_math_eval_command_with_a_real_checkpoint(tmp_path):
+    from srl_swe.train.tiny_model import init_tiny_model
+
+    init_tiny_model(tmp_path / "model")
+    path, _ = math_file(tmp_path / "bench.jsonl", count=2)
+    result = CliRunner().invoke(app, ["eval", "--benchmark", f"math:{path}", "--model", f"hf:{tmp_path / 'model'}",
+                                      "--samples", "2", "--max-new-tokens", "4", "-o", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "run" / "report.json").read_text())
+    bench = report["benchmarks"]["bench"]
+    assert bench["questions"] == 2 and bench["k"] == 2 and 0 <= bench["greedy"] <= 100
+
+
+# --- report --------------------------------------------------------------------------------------------
+
+def png_size(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
+    return struct.unpack(">II", data[16:24])
+
+
+def test_report_compares_runs_with_the_paper_and_draws_plots(tmp_path):
+    swe = tmp_path / "swe-run"
+    swe.mkdir()
+    run = SweRun("local:sandboxes/inventory", "hf:ckpt", swe, mode="oracle-files")
+    instances = {"a": {"status": "resolved"}, "b": {"status": "unresolved"}, "c": {"status": "error", "reason": "x"}}
+    write_swe_report(swe, summarise(run, "r1", instances))
+    path, questions = math_file(tmp_path / "amc.jsonl")
+    model = ScriptedMath(greedy_right=set(questions[:1]), always_right=set(), every=2)
+    result = evaluate_benchmark(f"math:{path}", ModelSampler(model), tmp_path / "math-run", samples=4)
+    write_math_report(tmp_path / "math-run", "scripted", {"AMC23": {**result, "name": "AMC23"}})
+    train = tmp_path / "train-run" / "checkpoint-4"
+    train.mkdir(parents=True)
+    history = [{"step": s, "reward": -1 + 0.2 * s} for s in range(1, 5)] + [{"step": 4, "eval_reward": -0.3}]
+    (train / "trainer_state.json").write_text(json.dumps({"log_history": history}))
+
+    result = CliRunner().invoke(app, ["report", str(swe), str(tmp_path / "math-run"), str(tmp_path / "train-run"),
+                                      "-o", str(tmp_path / "report")])
+    assert result.exit_code == 0, result.output
+    table = (tmp_path / "report" / "report.md").read_text()
+    assert "| swe-run | local:sandboxes/inventory | oracle-files | hf:ckpt | 1/3 | 1 | 33.3 |" in table
+    # AMC23: avg@4 = 2 of 4 samples right = 50.0, greedy 1 of 4 = 25.0; the average of the columns present
+    assert "| math-run (scripted) | 50.0 | 25.0 | – | – | – | – | – | 37.5 |" in table
+    assert "| SRL (paper) | 14.8 | 8.6 |" in table and "SRL → RLVR (paper, quoted)" in table
+    for name in ("scores.png", "rewards.png"):
+        width, height = png_size(tmp_path / "report" / name)
+        assert width > 100 and height > 100
