@@ -75,6 +75,7 @@ def test_editing_the_tests_is_not_credited(inventory_image, tmp_path):
     trajectory = json.loads((tmp_path / "run" / "trajectories.jsonl").read_text())
     assert test_file in trajectory["outcome"]["patch"]  # the agent did rewrite the tests …
     assert entry["status"] == "unresolved" and report["resolved"] == 0  # … and is not credited
+    assert entry["reason"]  # the grader says why
 
 
 @pytest.mark.docker

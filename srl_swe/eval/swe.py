@@ -140,11 +140,18 @@ def run_swe_eval(run: SweRun, on_done: Callable[[str, str], None] | None = None,
         else:
             instances[iid] = {"status": verdicts.get(iid, "error"),
                               "exit_status": trajectories[iid].outcome.exit_status}
-            if iid not in verdicts:
-                instances[iid]["reason"] = "the harness reported no result"
+            reason = "the harness reported no result" if iid not in verdicts else _grade_reason(run.out, iid)
+            if reason:
+                instances[iid]["reason"] = reason
     report = summarise(run, run_id, instances)
     write_report(run.out, report)
     return report
+
+
+def _grade_reason(out: Path, iid: str) -> str:
+    """Why our grader did not resolve an instance (a patch that did not apply, failing tests), if it said."""
+    path = out / "trajectories.jsonl.logs" / f"{iid}.grade.json"
+    return json.loads(path.read_text()).get("reason", "") if path.exists() else ""
 
 
 def write_predictions(path: Path, model: str, trajectories: dict) -> None:
