@@ -129,6 +129,20 @@ def test_swebench_grades_a_row_of_our_own_image_from_saved_logs(inventory_image,
     assert sorted(unfixed["tests_status"]["FAIL_TO_PASS"]["failure"]) == sorted(task.fail_to_pass)
 
 
+@pytest.mark.docker
+def test_the_official_harness_grades_our_predictions_in_our_image(inventory_image, docker_client, tmp_path):
+    """`swebench:PATH` goes through swebench's run_evaluation (a subprocess) — offline, on our image."""
+    rows = [swebench_row(ref.task) for ref in load_tasks(INVENTORY, slice_="0:2")]
+    (tmp_path / "rows.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    run = SweRun(f"swebench:{tmp_path / 'rows.jsonl'}", "oracle", tmp_path / "run", workers=2, run_id="harness-t")
+    report = run_swe_eval(run)
+    assert (report["resolved"], report["total"]) == (2, 2)
+    summary = json.loads((tmp_path / "run" / "oracle.harness-t.json").read_text())
+    assert sorted(summary["resolved_ids"]) == sorted(row["instance_id"] for row in rows)
+    assert not docker_client.containers.list(all=True, filters={"name": "sweb.eval"})
+    assert not leftover_containers(docker_client, "harness-t")
+
+
 # --- math ----------------------------------------------------------------------------------------------
 
 class ScriptedMath:

@@ -5,6 +5,8 @@
   ``log_parser``, ``eval_type``); the model works in the instance's official image (repository at
   /testbed); the predictions are graded by swebench's ``run_evaluation`` in a subprocess whose working
   folder is the run folder (its logs land in ``OUT/logs/``), under this run's id.
+- ``swebench:PATH``: a local dataset in SWE-bench 5's format (.jsonl/.json/.parquet with those columns,
+  e.g. written by ``swebench_row``), graded by the harness the same way.
 - ``local:PATH``: a bundled sandbox folder (``sandboxes/<repo>``) or any SWE-bench-format JSONL whose
   images exist locally, graded by ``srl_swe.grading`` in a fresh sandbox.
 
@@ -62,10 +64,10 @@ class SweRun:
 
 def load_benchmark(run: SweRun) -> tuple[list[TaskRef], tuple[str, str] | None]:
     """The tasks, and the (dataset, split) swebench grades them from (None: our grader)."""
-    if run.benchmark in SWE_BENCHMARKS:
+    if run.benchmark in SWE_BENCHMARKS or run.benchmark.startswith("swebench:"):
         from swebench.harness.utils import load_swebench_dataset
 
-        dataset = SWE_BENCHMARKS[run.benchmark]
+        dataset = SWE_BENCHMARKS.get(run.benchmark) or (run.benchmark.removeprefix("swebench:"), "test")
         rows = load_swebench_dataset(*dataset)
         return _select([TaskRef(task_from_row(dict(row))) for row in rows], run), dataset
     if run.benchmark.startswith("local:"):
@@ -73,7 +75,8 @@ def load_benchmark(run: SweRun) -> tuple[list[TaskRef], tuple[str, str] | None]:
         if not path.exists():
             raise ValueError(f"--benchmark {run.benchmark}: {path} does not exist")
         return load_tasks(path, run.slice_, run.pattern), None
-    raise ValueError(f"unknown benchmark {run.benchmark!r}: use {', '.join(SWE_BENCHMARKS)} or local:PATH")
+    raise ValueError(f"unknown benchmark {run.benchmark!r}: use {', '.join(SWE_BENCHMARKS)}, swebench:PATH or "
+                     f"local:PATH")
 
 
 def _select(tasks: list[TaskRef], run: SweRun) -> list[TaskRef]:
