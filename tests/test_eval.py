@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from srl_swe.actions import render_completion, tool_action
+from srl_swe.agent import AgentLimits
 from srl_swe.cli import app
 from srl_swe.eval.math import ModelSampler, evaluate_benchmark, write_math_report
 from srl_swe.eval.swe import SweRun, run_swe_eval, summarise, swebench_row, write_predictions
@@ -88,6 +89,13 @@ def test_a_missing_image_is_an_error_and_the_run_goes_on(inventory_image, tmp_pa
     assert "does-not-exist" in report["instances"][rows[0]["instance_id"]]["reason"]
     assert report["instances"][rows[1]["instance_id"]]["status"] == "resolved"
     assert (report["resolved"], report["total"], report["counts"]["error"]) == (1, 2, 1)
+
+
+@pytest.mark.docker
+def test_an_episode_that_runs_out_of_time_is_an_error_with_its_reason(inventory_image, tmp_path):
+    run = SweRun(f"local:{INVENTORY}", "oracle", tmp_path / "run", slice_="0:1", limits=AgentLimits(max_seconds=0))
+    (entry,) = run_swe_eval(run)["instances"].values()
+    assert entry["status"] == "error" and "time limit" in entry["reason"]
 
 
 # --- the SWE-bench adapter, with our own image ---------------------------------------------------------

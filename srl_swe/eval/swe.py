@@ -130,25 +130,30 @@ def run_swe_eval(run: SweRun, on_done: Callable[[str, str], None] | None = None,
                     if t.task.instance_id in wanted}
     write_predictions(run.out / "predictions.jsonl", run.model, trajectories)
     if harness is None:
-        verdicts = {iid: "resolved" if t.outcome.resolved else "unresolved" for iid, t in trajectories.items()}
+        verdicts = {iid: ("resolved", "") if t.outcome.resolved else ("unresolved", _grade_reason(run.out, iid))
+                    for iid, t in trajectories.items()}
     else:
         verdicts = grade_with_harness(run, run_id, harness, sorted(trajectories))
-    instances = {}
-    for ref in tasks:
-        iid = ref.task.instance_id
-        if iid in rollouts.errors or iid not in trajectories:
-            instances[iid] = {"status": "error", "reason": rollouts.errors.get(iid, "no result")}
-        elif not trajectories[iid].outcome.patch.strip():
-            instances[iid] = {"status": "empty_patch", "exit_status": trajectories[iid].outcome.exit_status}
-        else:
-            instances[iid] = {"status": verdicts.get(iid, "error"),
-                              "exit_status": trajectories[iid].outcome.exit_status}
-            reason = "the harness reported no result" if iid not in verdicts else _grade_reason(run.out, iid)
-            if reason:
-                instances[iid]["reason"] = reason
+    instances = {ref.task.instance_id: _instance(ref.task.instance_id, trajectories, rollouts.errors, verdicts, run)
+                 for ref in tasks}
     report = summarise(run, run_id, instances)
     write_report(run.out, report)
     return report
+
+
+def _instance(iid: str, trajectories: dict, errors: dict[str, str], verdicts: dict[str, tuple[str, str]],
+              run: SweRun) -> dict:
+    """One instance's status and reason (see the module docstring)."""
+    if iid in errors or iid not in trajectories:
+        return {"status": "error", "reason": errors.get(iid, "no result")}
+    outcome = trajectories[iid].outcome
+    if outcome.exit_status == "time_limit":
+        return {"status": "error", "reason": f"the episode hit its time limit ({run.limits.max_seconds:.0f} s)",
+                "exit_status": outcome.exit_status}
+    if not outcome.patch.strip():
+        return {"status": "empty_patch", "exit_status": outcome.exit_status}
+    status, reason = verdicts.get(iid, ("error", "the harness reported no result"))
+    return {"status": status, "exit_status": outcome.exit_status, **({"reason": reason} if reason else {})}
 
 
 def _grade_reason(out: Path, iid: str) -> str:
@@ -165,8 +170,9 @@ def write_predictions(path: Path, model: str, trajectories: dict) -> None:
                                      "model_patch": trajectory.outcome.patch}) + "\n")
 
 
-def grade_with_harness(run: SweRun, run_id: str, harness: tuple[str, str], ids: list[str]) -> dict[str, str]:
-    """Run swebench's ``run_evaluation`` on the predictions; {instance_id: resolved|unresolved}."""
+def grade_with_harness(run: SweRun, run_id: str, harness: tuple[str, str], ids: list[str]
+                       ) -> dict[str, tuple[str, str]]:
+    """Run swebench's ``run_evaluation`` on the predictions; {instance_id: (status, reason)}."""
     if not ids:
         return {}
     dataset, split = harness
@@ -179,13 +185,17 @@ def grade_with_harness(run: SweRun, run_id: str, harness: tuple[str, str], ids: 
     return harness_verdicts(run.out / f"{run.model.replace('/', '__')}.{run_id}.json")
 
 
-def harness_verdicts(summary_path: Path) -> dict[str, str]:
-    """{instance_id: resolved|unresolved} from swebench's summary JSON (missing file → {})."""
+def harness_verdicts(summary_path: Path) -> dict[str, tuple[str, str]]:
+    """{instance_id: (status, reason)} from swebench's summary JSON (missing file → {}): its errors (a
+    patch that did not apply, tests that did not run or timed out) become ``error``."""
     if not summary_path.exists():
         return {}
     summary = json.loads(summary_path.read_text())
-    verdicts = {iid: "unresolved" for iid in summary.get("unresolved_ids", [])}
-    verdicts.update({iid: "resolved" for iid in summary.get("resolved_ids", [])})
+    logs = f"see logs/run_evaluation/{summary_path.stem.rsplit('.', 1)[-1]}/"
+    verdicts = {iid: ("error", f"the harness could not apply the patch or run the tests ({logs})")
+                for iid in summary.get("error_ids", [])}
+    verdicts.update({iid: ("unresolved", "") for iid in summary.get("unresolved_ids", [])})
+    verdicts.update({iid: ("resolved", "") for iid in summary.get("resolved_ids", [])})
     return verdicts
 
 
