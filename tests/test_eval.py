@@ -48,6 +48,8 @@ def test_oracle_resolves_every_local_task_and_a_rerun_redoes_nothing(mode, inven
     redone = []
     again = run_swe_eval(run, on_done=lambda iid, status: redone.append(iid))
     assert redone == [] and again["resolved"] == 7
+    with pytest.raises(ValueError, match="holds a run with another model"):
+        run_swe_eval(SweRun(run.benchmark, "hf:other", run.out, mode=mode))
 
 
 def replay(path: Path, completions: list[str]) -> str:

@@ -93,8 +93,14 @@ def _select(tasks: list[TaskRef], run: SweRun) -> list[TaskRef]:
 def run_id_of(run: SweRun) -> str:
     """The run id: given, else the one this folder was started with, else a new unique one."""
     record = run.out / "run.json"
-    if run.run_id is None and record.exists():
-        return json.loads(record.read_text())["run_id"]
+    if record.exists():
+        started = json.loads(record.read_text())
+        changed = [key for key in ("benchmark", "model", "mode") if started.get(key) != getattr(run, key)]
+        if changed:  # its trajectories and the harness's cache belong to another evaluation
+            raise ValueError(f"{run.out} holds a run with another {', '.join(changed)} "
+                             f"({', '.join(str(started.get(k)) for k in changed)}); choose another -o")
+        if run.run_id is None:
+            return started["run_id"]
     run_id = run.run_id or f"{run.out.name}-{uuid.uuid4().hex[:8]}"
     run.out.mkdir(parents=True, exist_ok=True)
     with atomic_output(record) as handle:
