@@ -213,18 +213,21 @@ def sandbox_factory(kind: str, run_id: str | None = None) -> SandboxFactory:
 
 
 def model_factory(spec: str, base_url: str | None = None, api_key: str | None = None,
-                  temperature: float = 0.0) -> ModelFactory:
+                  temperature: float = 0.0, max_new_tokens: int | None = None) -> ModelFactory:
     """``oracle`` (the scripted expert), ``openai:MODEL`` (an OpenAI-compatible endpoint), ``hf:PATH`` (a
-    local checkpoint, loaded once and shared) or ``replay:FILE`` (a JSON list of completions)."""
+    local checkpoint, loaded once and shared) or ``replay:FILE`` (a JSON list of completions);
+    ``max_new_tokens`` bounds each completion of the model clients (default: theirs)."""
+    limit = {} if max_new_tokens is None else {"max_new_tokens": max_new_tokens}
     if spec.startswith("openai:"):
         from srl_swe.models.openai import OpenAIChatModel
 
-        client = OpenAIChatModel(spec.removeprefix("openai:"), base_url, api_key, temperature)
+        client = OpenAIChatModel(spec.removeprefix("openai:"), base_url, api_key, temperature,
+                                 **{"max_tokens": max_new_tokens} if max_new_tokens else {})
         return lambda ref, sandbox: client
     if spec.startswith("hf:"):
         from srl_swe.models.hf import HFModel
 
-        local = HFModel(spec.removeprefix("hf:"), temperature)
+        local = HFModel(spec.removeprefix("hf:"), temperature, **limit)
         return lambda ref, sandbox: local
     if spec == "oracle":
         from srl_swe.models.oracle import OracleModel

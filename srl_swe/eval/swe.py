@@ -59,6 +59,7 @@ class SweRun:
     base_url: str | None = None
     api_key: str | None = None
     harness_timeout: int = 1800
+    max_new_tokens: int | None = None
     limits: AgentLimits = AgentLimits()
 
 
@@ -111,14 +112,14 @@ def run_id_of(run: SweRun) -> str:
 def solver_and_models(run: SweRun):
     """(solve, make_model) for the run's mode and model spec."""
     if run.mode == "agent":
-        return run_agent, model_factory(run.model, run.base_url, run.api_key)
+        return run_agent, model_factory(run.model, run.base_url, run.api_key, max_new_tokens=run.max_new_tokens)
     if run.mode != "oracle-files":
         raise ValueError(f"unknown mode {run.mode!r}: use agent or oracle-files")
     from srl_swe.eval.oracle_files import OracleFilesModel, solve
 
     if run.model == "oracle":
         return solve, lambda ref, sandbox: OracleFilesModel(ref.task)
-    return solve, model_factory(run.model, run.base_url, run.api_key)
+    return solve, model_factory(run.model, run.base_url, run.api_key, max_new_tokens=run.max_new_tokens)
 
 
 def run_swe_eval(run: SweRun, on_done: Callable[[str, str], None] | None = None,

@@ -69,7 +69,7 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
         (config.method, out)]
     results, model = [], config.model.path
     for index, (method, folder) in enumerate(stages):
-        result = _finished(folder) if resume else None  # a resumed run never redoes a finished stage
+        result = finished_stage(folder) if resume else None  # a resumed run never redoes a finished stage
         if result is None:
             resume_here = resume and (index == 0 or any(folder.glob("checkpoint-*")))
             result = _stage(config, method, model, folder, resume_here, callbacks)
@@ -132,7 +132,7 @@ def _write_result(result: StageResult) -> None:
         json.dump(result.summary(), handle, indent=2)
 
 
-def _finished(out: Path) -> StageResult | None:
+def finished_stage(out: Path) -> StageResult | None:
     """The result of a stage that already ran to its end in ``out`` (so a resumed pipeline skips it)."""
     try:
         summary = json.loads((out / "result.json").read_text())
