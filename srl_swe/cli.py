@@ -304,7 +304,11 @@ def _math_sampler(spec: str, base_url, api_key, max_new_tokens: int):
     from srl_swe.eval.math import ModelSampler, VLLMSampler
 
     if spec.startswith("vllm:"):
-        return VLLMSampler(spec.removeprefix("vllm:"), max_new_tokens)
+        try:
+            return VLLMSampler(spec.removeprefix("vllm:"), max_new_tokens)
+        except ImportError:
+            raise typer.BadParameter("vllm:PATH needs the vllm extra (GPU machines): pip install 'srl-swe[vllm]'; "
+                                     "on a CPU use hf:PATH") from None
     if spec.startswith("hf:"):
         from srl_swe.models.hf import HFModel
 
@@ -332,6 +336,41 @@ def report(
     except (OSError, ValueError) as exc:
         raise typer.BadParameter(str(exc)) from None
     console.print(f"{table}" + "".join(f", {png}" for png in pngs))
+
+
+@app.command()
+def quickstart(
+    sandbox: Annotated[str | None, typer.Option(help="docker or local (default: docker when an engine answers, "
+                                                     "else local)")] = None,
+    out: Annotated[Path, typer.Option("-o", "--out", help="the run folder (reused by a second run)")] = Path(
+        "runs/quickstart"),
+    workers: Annotated[int, typer.Option("-w", "--workers", help="parallel oracle rollouts")] = 4,
+) -> None:
+    """The whole pipeline on this CPU machine in minutes: collect, steps, tiny model, SFT, SRL, evaluate."""
+    from rich.table import Table
+
+    from srl_swe.quickstart import QuickstartOptions, SetupError, run_quickstart
+    from srl_swe.train.config import ConfigError
+    from srl_swe.train.data import DataError
+
+    if sandbox not in (None, "docker", "local"):
+        raise typer.BadParameter("--sandbox: docker or local")
+    phases = iter(range(1, 8))
+    try:
+        result = run_quickstart(QuickstartOptions(out=out, sandbox=sandbox, workers=workers),
+                                say=lambda text: console.print(f"[yellow]{text}[/yellow]"),
+                                phase=lambda name: console.rule(f"[{next(phases)}/7] {name}"))
+    except (SetupError, ConfigError, DataError, OSError) as exc:
+        console.print(f"error: {exc}", style="red", markup=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    table = Table(title=f"quickstart ({result['sandbox']} sandbox): {len(result['held_out_tasks'])} held-out tasks")
+    for column in ("model", "held-out step reward", "format errors", "resolved held-out tasks"):
+        table.add_column(column)
+    for row in result["rows"]:
+        table.add_row(row["model"], f"{row['held_out_step_reward']:+.3f}", f"{100 * row['format_error_rate']:.0f}%",
+                      f"{row['resolved']}/{row['tasks']}")
+    Console().print(table)
+    console.print(f"written: {out / 'quickstart.md'}, {out / 'quickstart.json'}, {out / 'rewards.png'}")
 
 
 SANDBOXES = Path(__file__).resolve().parent.parent / "sandboxes"

@@ -1,0 +1,92 @@
+"""`srl-swe quickstart` in a reduced budget, its set-up messages, and the README's commands."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+import typer
+
+from srl_swe import quickstart
+from srl_swe.cli import app
+from srl_swe.quickstart import QuickstartOptions, SetupError, check_disk, choose_sandbox, run_quickstart
+
+README = Path(__file__).parent.parent / "README.md"
+
+
+@pytest.mark.docker
+def test_quickstart_runs_end_to_end_and_a_second_run_reuses_everything(docker_client, base_image, tmp_path):
+    options = QuickstartOptions(out=tmp_path / "qs", sandbox="docker", sft_steps=20, srl_steps=4, agent_steps=2,
+                                max_new_tokens=32)
+    phases: list[str] = []
+    result = run_quickstart(options, say=print, phase=phases.append)
+    assert phases == ["sandboxes", "collect", "steps", "model", "sft", "srl", "evaluate"]
+    assert [row["model"] for row in result["rows"]] == ["after SFT warm start", "after SRL"]
+    for row in result["rows"]:
+        assert -1.0 <= row["held_out_step_reward"] <= 1.0 and 0.0 <= row["format_error_rate"] <= 1.0
+        assert row["tasks"] == len(result["held_out_tasks"]) == 4 and 0 <= row["resolved"] <= 4
+    table = (tmp_path / "qs" / "quickstart.md").read_text()
+    assert re.search(r"\| after SRL \| [+-]\d\.\d{3} \| \d+% \| \d/4 \|", table)
+    assert (tmp_path / "qs" / "rewards.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    collected = (tmp_path / "qs" / "trajectories.jsonl").read_text()
+    assert len(collected.splitlines()) == 14  # the oracle solved every bundled task
+    for label in ("quickstart", "quickstart-sft", "quickstart-srl"):
+        assert not docker_client.containers.list(all=True, filters={"label": f"srl-swe.run={label}"})
+    again = run_quickstart(options, say=print, phase=lambda name: None)
+    assert again == result and (tmp_path / "qs" / "trajectories.jsonl").read_text() == collected
+
+
+def test_without_a_docker_engine_it_says_so_and_falls_back(monkeypatch):
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    said: list[str] = []
+    assert choose_sandbox(None, said.append) == "local"
+    assert "no Docker engine answers" in said[0] and "local sandbox" in said[0]
+    with pytest.raises(SetupError, match="--sandbox docker: no Docker engine answers"):
+        choose_sandbox("docker", said.append)
+
+
+def test_low_disk_is_a_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setattr(quickstart, "MIN_FREE_GB", 10**9)
+    with pytest.raises(SetupError, match=r"GB free under .*needs about"):
+        check_disk(tmp_path / "new-folder")
+
+
+def readme_commands() -> list[list[str]]:
+    """Every `srl-swe …` (or `-m srl_swe …`) invocation in the README's code blocks, as tokens after it."""
+    blocks = re.findall(r"```bash\n(.*?)```", README.read_text(), re.S)
+    commands = []
+    for block in blocks:
+        for line in block.replace("\\\n", " ").splitlines():
+            for part in re.split(r"&&|;|\|", line):
+                tokens = shlex.split(part.split("#", 1)[0]) if part.strip() else []
+                for index, token in enumerate(tokens):
+                    if token == "srl-swe" or (token == "srl_swe" and tokens[index - 1] == "-m"):
+                        commands.append(tokens[index + 1:])
+                        break
+    return commands
+
+
+def test_every_command_the_readme_shows_exists_with_its_options():
+    commands = readme_commands()
+    assert {"quickstart", "collect", "steps", "train", "eval", "report", "init-tiny-model", "sandbox"} <= {
+        c[0] for c in commands if c}
+    group = typer.main.get_command(app)
+    for tokens in commands:
+        command, rest = group, list(tokens)
+        while hasattr(command, "commands") and rest and not rest[0].startswith("-"):  # a group
+            name = rest.pop(0)
+            assert name in command.commands, f"README: `srl-swe {' '.join(tokens)}`: no command {name}"
+            command = command.commands[name]
+        options = {opt for param in command.params for opt in (*param.opts, *param.secondary_opts)}
+        for token in rest:
+            if token.startswith("-") and token != "-":
+                assert token.split("=")[0] in options, f"README: `srl-swe {' '.join(tokens)}`: no option {token}"
+
+
+def test_the_readme_has_the_two_set_up_commands():
+    text = README.read_text()
+    assert 'pip install -e . && srl-swe quickstart' in text
+    assert 'pip install -e ".[dev]" && python -m pytest -q' in text
+    assert "python -m pytest -q" in (README.parent / ".ci" / "run").read_text()
