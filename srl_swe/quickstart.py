@@ -166,11 +166,9 @@ def _train(options: QuickstartOptions, method: str, model: str):
 
 def _log_history(stage) -> list[dict]:
     """The stage's logs: from this run, or from the newest checkpoint of a run that finished before."""
-    if stage.log_history:
-        return stage.log_history
-    states = sorted(stage.output_dir.glob("checkpoint-*/trainer_state.json"),
-                    key=lambda p: int(p.parent.name.split("-")[-1]))
-    return json.loads(states[-1].read_text())["log_history"]
+    from srl_swe.eval.report import training_log_history
+
+    return stage.log_history or training_log_history(stage.output_dir)
 
 
 def _held_out_step_rewards(srl) -> tuple[dict, dict]:

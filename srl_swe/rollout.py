@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from srl_swe.agent import AgentLimits, grade_patch, run_agent
-from srl_swe.formats.sources import read_records
+from srl_swe.formats.sources import read_rows
 from srl_swe.models import Model
 from srl_swe.sandbox.base import Sandbox
 from srl_swe.trajectory import (
@@ -61,23 +61,19 @@ def load_tasks(source: Path, slice_: str | None = None, pattern: str | None = No
     if folder is None and not source.exists() and name in DATASETS:
         rows, rule = _hub_rows(name), DATASETS[name][2]
     else:
-        rows = _file_rows(folder / "tasks.jsonl" if folder else source)
+        rows = read_rows(folder / "tasks.jsonl" if folder else source)
     tasks = [TaskRef(task_from_row(row, rule), folder / "repo" if folder else None) for row in rows]
+    return select_tasks(tasks, slice_, pattern)
+
+
+def select_tasks(tasks: list[TaskRef], slice_: str | None = None, pattern: str | None = None) -> list[TaskRef]:
+    """The tasks whose instance id matches the regex ``pattern``, then the slice "a:b" of those."""
     if pattern:
         tasks = [t for t in tasks if re.search(pattern, t.task.instance_id)]
     if slice_:
         start, _, stop = slice_.partition(":")
         tasks = tasks[int(start) if start else None : int(stop) if stop else None]
     return tasks
-
-
-def _file_rows(path: Path) -> list[dict]:
-    rows = []
-    for where, record in read_records(path):
-        if isinstance(record, Exception):
-            raise ValueError(f"{where}: {record}")
-        rows.append(record)
-    return rows
 
 
 def _hub_rows(name: str) -> list[dict]:

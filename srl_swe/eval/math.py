@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from srl_swe.formats.sources import read_records
+from srl_swe.formats.sources import read_records, read_rows
 from srl_swe.math_check import answers_match
 from srl_swe.prompts import MATH_EVAL_SYSTEM
 from srl_swe.trajectory import atomic_output
@@ -90,11 +90,7 @@ def load_questions(benchmark: str) -> tuple[MathBenchmark, list[dict[str, str]]]
     if benchmark.startswith("math:"):
         path = Path(benchmark.removeprefix("math:"))
         spec = MathBenchmark(path.stem, str(path), "", "question", "answer")
-        rows = []
-        for where, record in read_records(path):
-            if isinstance(record, Exception):
-                raise ValueError(f"{where}: {record}")
-            rows.append(record)
+        rows = read_rows(path)
     elif benchmark in BENCHMARKS:
         import datasets
 

@@ -33,10 +33,16 @@ def load_run(folder: Path) -> dict:
     report = folder / "report.json"
     if report.exists():
         return {**json.loads(report.read_text()), "name": folder.name}
-    states = sorted(folder.glob("checkpoint-*/trainer_state.json"), key=lambda p: int(p.parent.name.split("-")[-1]))
-    if states:
-        return {"kind": "train", "name": folder.name, "log_history": json.loads(states[-1].read_text())["log_history"]}
+    history = training_log_history(folder)
+    if history is not None:
+        return {"kind": "train", "name": folder.name, "log_history": history}
     raise ValueError(f"{folder}: neither an evaluation run (report.json) nor a training run (checkpoint-*)")
+
+
+def training_log_history(folder: Path) -> list[dict] | None:
+    """The logs of a training run: its newest checkpoint's ``trainer_state.json`` (None without one)."""
+    states = sorted(folder.glob("checkpoint-*/trainer_state.json"), key=lambda p: int(p.parent.name.split("-")[-1]))
+    return json.loads(states[-1].read_text())["log_history"] if states else None
 
 
 def _fmt(value) -> str:

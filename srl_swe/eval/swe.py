@@ -34,7 +34,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from srl_swe.agent import AgentLimits, run_agent
-from srl_swe.rollout import TaskRef, load_tasks, model_factory, rollout_all, sandbox_factory, task_from_row
+from srl_swe.rollout import (
+    TaskRef,
+    load_tasks,
+    model_factory,
+    rollout_all,
+    sandbox_factory,
+    select_tasks,
+    task_from_row,
+)
 from srl_swe.trajectory import SweTask, atomic_output, read_trajectories
 
 SWE_BENCHMARKS = {
@@ -70,7 +78,8 @@ def load_benchmark(run: SweRun) -> tuple[list[TaskRef], tuple[str, str] | None]:
 
         dataset = SWE_BENCHMARKS.get(run.benchmark) or (run.benchmark.removeprefix("swebench:"), "test")
         rows = load_swebench_dataset(*dataset)
-        return _select([TaskRef(task_from_row(dict(row))) for row in rows], run), dataset
+        tasks = [TaskRef(task_from_row(dict(row))) for row in rows]
+        return select_tasks(tasks, run.slice_, run.pattern), dataset
     if run.benchmark.startswith("local:"):
         path = Path(run.benchmark.removeprefix("local:"))
         if not path.exists():
@@ -78,17 +87,6 @@ def load_benchmark(run: SweRun) -> tuple[list[TaskRef], tuple[str, str] | None]:
         return load_tasks(path, run.slice_, run.pattern), None
     raise ValueError(f"unknown benchmark {run.benchmark!r}: use {', '.join(SWE_BENCHMARKS)}, swebench:PATH or "
                      f"local:PATH")
-
-
-def _select(tasks: list[TaskRef], run: SweRun) -> list[TaskRef]:
-    import re
-
-    if run.pattern:
-        tasks = [t for t in tasks if re.search(run.pattern, t.task.instance_id)]
-    if run.slice_:
-        start, _, stop = run.slice_.partition(":")
-        tasks = tasks[int(start) if start else None: int(stop) if stop else None]
-    return tasks
 
 
 def run_id_of(run: SweRun) -> str:

@@ -24,6 +24,17 @@ READABLE = JSONL_SUFFIXES | JSON_SUFFIXES | PARQUET_SUFFIXES
 Item = tuple[str, "dict[str, Any] | BadRecord"]
 
 
+def read_rows(path: Path) -> list[dict[str, Any]]:
+    """Every record of one file; ValueError naming the place of the first one that cannot be decoded
+    (for task and benchmark files, where a bad row must stop the run rather than be skipped)."""
+    rows = []
+    for where, record in read_records(path):
+        if isinstance(record, Exception):
+            raise ValueError(f"{where}: {record}")
+        rows.append(record)
+    return rows
+
+
 def input_files(paths: list[Path]) -> Iterator[Path]:
     """The files to read: folders are walked (sorted) for JSONL/JSON/.traj/Parquet files and other
     suffixes in them are ignored; a file named explicitly is always read (its content decides)."""

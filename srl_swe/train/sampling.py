@@ -80,14 +80,14 @@ class DynamicSampling:
     def _fill(self, trainer, rows: list[dict], size: int) -> dict[str, list]:
         wanted, kept, dropped = len(rows), [], []
         generated, first_round_kept = 0, None
-        for _ in range(self.max_rounds):
+        for round_ in range(self.max_rounds):
             for group in self._groups(trainer, rows, size):
                 (kept if group_is_informative(group["rewards"], self.epsilon) else dropped).append(group)
             generated += len(rows)
             if first_round_kept is None:
                 first_round_kept = len(kept) / wanted
             shortfall = _global_max(trainer, max(0, wanted - len(kept)))
-            if shortfall == 0:
+            if shortfall == 0 or round_ == self.max_rounds - 1:
                 break
             rows = [self.rows[i] for i in self._draw(trainer, shortfall)]
         topped_up = max(0, wanted - len(kept))
