@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import posixpath
 import shlex
+import time
 from dataclasses import dataclass, field
 
 from srl_swe.actions import canonical_tool
@@ -37,8 +38,11 @@ class ToolResult:
 class ToolBox:
     sandbox: Sandbox
     command_timeout: float = DEFAULT_TIMEOUT_S
+    deadline: float | None = None
+    """``time.monotonic()`` past which no command may run (the episode's limit): commands are cut there."""
     history: dict[str, list[str | None]] = field(default_factory=dict)
     """Earlier contents per edited path, for undo_edit (None: the file did not exist)."""
+    _root: str | None = None
 
     def execute(self, action: Action) -> ToolResult:
         tool = canonical_tool(action.tool or "")
@@ -56,7 +60,10 @@ class ToolBox:
             return ToolResult(f"ERROR: {error}")
 
     def bash(self, command: str) -> str:
-        result = self.sandbox.run(command, timeout=self.command_timeout)
+        timeout = self.command_timeout
+        if self.deadline is not None:
+            timeout = max(0.1, min(timeout, self.deadline - time.monotonic()))
+        result = self.sandbox.run(command, timeout=timeout)
         text = result.output if result.output.strip() else "(no output)"
         return text if result.exit_code == 0 or result.timed_out else f"{text.rstrip()}\n[exit code {result.exit_code}]"
 
@@ -73,9 +80,19 @@ class ToolBox:
             raise ToolError(f"the path {path!r} must be absolute, e.g. {posixpath.join(self.sandbox.workdir, path)}")
         normal = posixpath.normpath(path)
         root = self.sandbox.workdir.rstrip("/")
-        if normal != root and not normal.startswith(root + "/"):
+        if not _within(normal, root):
             raise ToolError(f"the path {path} is outside the repository {root}")
+        self._root = self._root or self._resolve(root)
+        if not _within(self._resolve(normal), self._root):
+            raise ToolError(f"the path {path} leads outside the repository {root} through a symbolic link")
         return normal
+
+    def _resolve(self, path: str) -> str:
+        """``path`` with every symbolic link resolved, as the sandbox sees it (missing parts allowed)."""
+        result = self.sandbox.run(f"realpath -m -- {shlex.quote(path)}", timeout=30)
+        if result.exit_code != 0:
+            raise ToolError(f"cannot resolve {path}: {result.output.strip()[-200:]}")
+        return result.output.strip()
 
     def _read(self, path: str) -> str | None:
         try:
@@ -153,6 +170,10 @@ class ToolBox:
         if content is None:
             raise ToolError(f"{path} does not exist; create it first")
         return content
+
+
+def _within(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
 
 
 def _required(args: dict[str, str], name: str) -> str:

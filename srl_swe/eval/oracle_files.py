@@ -18,10 +18,12 @@ hostile input). The patch is the sandbox's ``git diff``. ``solve`` has the signa
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 
 from unidiff import PatchSet
 
+from srl_swe.agent import EpisodeTimeout, complete_within, final_outcome
 from srl_swe.models.oracle import hunk_sides
 from srl_swe.sandbox.base import Sandbox
 from srl_swe.trajectory import Action, Outcome, Provenance, Step, SweTask, Trajectory
@@ -83,7 +85,11 @@ def solve(task: SweTask, sandbox: Sandbox, model, limits, on_step: Callable[[Tra
     if sum(len(m["content"]) for m in messages) > limits.max_prompt_chars:
         trajectory.outcome = Outcome(exit_status="context_limit")
         return trajectory
-    answer = model.complete(messages)
+    try:
+        answer = complete_within(model, messages, time.monotonic() + limits.max_seconds)
+    except EpisodeTimeout:
+        trajectory.outcome = Outcome(exit_status="time_limit")
+        return trajectory
     try:
         for path, text in apply_edits(files, parse_edits(answer)).items():
             sandbox.write_file(f"{sandbox.workdir}/{path}", text)
@@ -94,7 +100,7 @@ def solve(task: SweTask, sandbox: Sandbox, model, limits, on_step: Callable[[Tra
     step = Step(thought=thought.replace("<think>", "").strip(), action=Action(text=action.strip() or answer,
                                                                                raw=answer), observation=observation)
     trajectory.steps.append(step)
-    trajectory.outcome = Outcome(patch=sandbox.diff(), exit_status=status)
+    trajectory.outcome = final_outcome(sandbox, status)
     if on_step is not None:
         on_step(trajectory)
     return trajectory

@@ -24,18 +24,21 @@ import sys
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from srl_swe.sandbox.base import (
     DEFAULT_MAX_OUTPUT,
     DEFAULT_TIMEOUT_S,
+    HARNESS_TIMEOUT_S,
+    MAX_PATCH_BYTES,
     CommandResult,
     SandboxError,
     git_diff,
     hide_future_history,
     in_workdir,
 )
-from srl_swe.sandbox.shell import ShellSession
+from srl_swe.sandbox.shell import KILL_GRACE_S, ShellSession
 
 LABEL = "srl-swe"
 STATE_DIR = "/tmp/.srl-swe"
@@ -78,11 +81,17 @@ def owner() -> str:
 
 
 class _SocketStream:
-    """bash's stdin/stdout over an attached exec socket (docker's 8-byte frame headers removed)."""
+    """A process's stdin/stdout over an attached exec socket (docker's 8-byte frame headers removed).
 
-    def __init__(self, raw_socket):
-        self.sock = raw_socket
+    ``handle`` is what docker-py returned; the stream keeps it for its whole life and closes it at the
+    end, so the socket is released exactly once, by its owner, and never behind the stream's back.
+    With ``split_stderr`` the process's stderr frames go to ``self.stderr`` (its first 64 KB) instead."""
+
+    def __init__(self, handle, split_stderr: bool = False):
+        self.handle = handle
+        self.sock = getattr(handle, "_sock", handle)
         self.buffer = b""
+        self.stderr = bytearray() if split_stderr else None
 
     def send(self, data: bytes) -> None:
         self.sock.sendall(data)
@@ -90,8 +99,11 @@ class _SocketStream:
     def recv(self, timeout: float) -> bytes | None:
         while True:
             frame = self._frame()
+            if frame is not None and self.stderr is not None and frame[0] == 2:
+                self.stderr += frame[1][: max(0, 65536 - len(self.stderr))]
+                continue
             if frame is not None:
-                return frame
+                return frame[1]
             ready, _, _ = select.select([self.sock], [], [], timeout)
             if not ready:
                 return None
@@ -100,20 +112,35 @@ class _SocketStream:
                 return b""
             self.buffer += data
 
-    def _frame(self) -> bytes | None:
+    def _frame(self) -> tuple[int, bytes] | None:
+        """(stream number: 1 stdout, 2 stderr; payload) of the next whole frame in the buffer."""
         if len(self.buffer) < 8:
             return None
         size = struct.unpack(">I", self.buffer[4:8])[0]
         if len(self.buffer) < 8 + size:
             return None
-        payload, self.buffer = self.buffer[8 : 8 + size], self.buffer[8 + size :]
-        return payload
+        stream, payload, self.buffer = self.buffer[0], self.buffer[8 : 8 + size], self.buffer[8 + size :]
+        return stream, payload
 
     def close(self) -> None:
-        try:
-            self.sock.close()
-        except OSError:
-            pass
+        for part in (self.handle, self.sock):
+            try:
+                part.close()
+            except OSError:
+                pass
+
+
+def _read_until_end(stream: _SocketStream, deadline: float, max_output: int) -> bytes | None:
+    """What the process writes until it ends (at most ``max_output + 1`` bytes); None past ``deadline``."""
+    output = bytearray()
+    while len(output) <= max_output:
+        chunk = stream.recv(max(0.0, deadline - time.monotonic()))
+        if chunk is None:
+            return None
+        if chunk == b"":
+            break
+        output += chunk
+    return bytes(output[: max_output + 1])
 
 
 class DockerSandbox:
@@ -141,8 +168,9 @@ class DockerSandbox:
             _live[self.container.id] = self
         try:
             self.user = limits.user or ""
-            self.keeper = _SocketStream(self._attach_keeper())
-            self.shell = ShellSession(self._open_shell, self._kill_tree, STATE_DIR, SHELL_INIT)
+            with self._engine("starting the sandbox"):
+                self.keeper = _SocketStream(self._attach_keeper())
+                self.shell = ShellSession(self._open_shell, self._kill_tree, STATE_DIR, SHELL_INIT)
             if base_commit:
                 hide_future_history(self, base_commit)
         except BaseException:
@@ -150,15 +178,13 @@ class DockerSandbox:
             raise
 
     def _attach_keeper(self):
-        sock = self.client.api.attach_socket(self.container.id, params={"stdin": 1, "stdout": 1, "stream": 1})
-        return getattr(sock, "_sock", sock)
+        return self.client.api.attach_socket(self.container.id, params={"stdin": 1, "stdout": 1, "stream": 1})
 
     def _open_shell(self) -> _SocketStream:
         exec_id = self.client.api.exec_create(self.container.id, ["bash", "--noprofile", "--norc"], stdin=True,
                                               stdout=True, stderr=True, tty=False, user=self.user,
                                               workdir=self.workdir)["Id"]
-        sock = self.client.api.exec_start(exec_id, socket=True, tty=False)
-        return _SocketStream(getattr(sock, "_sock", sock))
+        return _SocketStream(self.client.api.exec_start(exec_id, socket=True, tty=False))
 
     def _kill_tree(self, shell_pid: int, include_shell: bool) -> None:
         """Ask the keeper (PID 1's child, already running: no process has to be created, which a fork
@@ -172,13 +198,15 @@ class DockerSandbox:
 
     def run(self, command: str, timeout: float = DEFAULT_TIMEOUT_S,
             max_output: int = DEFAULT_MAX_OUTPUT) -> CommandResult:
-        return self.shell.run(command, timeout, max_output)
+        with self._engine("running a command"):
+            return self.shell.run(command, timeout, max_output)
 
     def read_file(self, path: str) -> str:
         """The file's text (bytes decoded with U+FFFD for invalid UTF-8), read as the sandbox user."""
         target = shlex.quote(in_workdir(self.workdir, path))
-        result = self.run(f"if [ -d {target} ]; then exit 21; elif [ ! -f {target} ]; then exit 2; fi; "
-                          f"base64 -w0 < {target}", timeout=120, max_output=MAX_FILE_BYTES)
+        # `(exit N)` sets the status in a subshell: the persistent shell itself must never exit to signal
+        result = self.run(f"if [ -d {target} ]; then (exit 21); elif [ ! -f {target} ]; then (exit 2); "
+                          f"else base64 -w0 < {target}; fi", timeout=120, max_output=MAX_FILE_BYTES)
         if result.exit_code == 21:
             raise IsADirectoryError(path)
         if result.exit_code == 2:
@@ -197,12 +225,64 @@ class DockerSandbox:
         if result.exit_code != 0:
             raise OSError(f"could not write {path}: {result.output[-300:]}")
 
-    def git(self, args: list[str]) -> tuple[int, bytes]:
-        """Run git on the repository in a process of its own (not the agent's shell), as the sandbox user."""
-        result = self.container.exec_run(["git", "-C", self.workdir, *args], user=self.user, demux=False)
-        return result.exit_code, result.output or b""
+    def git(self, args: list[str], timeout: float = HARNESS_TIMEOUT_S,
+            max_output: int = MAX_PATCH_BYTES) -> tuple[int, bytes]:
+        """Run git on the repository in a process of its own (not the agent's shell), as the sandbox user,
+        killed inside the container at ``timeout`` (and given up on here shortly after, should the
+        container's ``timeout`` itself be hostile); at most ``max_output + 1`` bytes of output are read."""
+        command = ["timeout", "-s", "KILL", f"{timeout:g}", "git", "-C", self.workdir, *args]
+        with self._engine(f"git {args[0] if args else ''}"):
+            exec_id = self.client.api.exec_create(self.container.id, command, stdout=True, stderr=True,
+                                                  user=self.user)["Id"]
+            stream = _SocketStream(self.client.api.exec_start(exec_id, socket=True), split_stderr=True)
+            try:
+                output = _read_until_end(stream, time.monotonic() + timeout + KILL_GRACE_S, max_output)
+            finally:
+                stream.close()
+            if output is None:
+                raise SandboxError(f"git {' '.join(args)[:200]} did not finish within {timeout:g} s")
+            code = self._exit_code(exec_id) if len(output) <= max_output else -1
+        if code == 137:
+            raise SandboxError(f"git {' '.join(args)[:200]} was killed after {timeout:g} s")
+        return code, output if code == 0 else output + bytes(stream.stderr)
+
+    def _exit_code(self, exec_id: str) -> int:
+        """An ended exec's exit code (the engine may take a moment to record it)."""
+        for _ in range(50):
+            state = self.client.api.exec_inspect(exec_id)
+            if not state.get("Running"):
+                return int(state.get("ExitCode") or 0)
+            time.sleep(0.02)
+        return -1
+
+    @contextmanager
+    def _engine(self, doing: str):
+        """Turn the engine's and the connection's errors into a SandboxError that says what happened to the
+        container (stopped, killed for memory, removed), so no rollout sees a raw HTTP or socket error."""
+        import docker
+        import requests
+
+        try:
+            yield
+        except SandboxError:
+            raise
+        except (docker.errors.DockerException, requests.exceptions.RequestException, OSError) as exc:
+            raise SandboxError(f"{doing}: {self.state()} ({type(exc).__name__}: {str(exc)[:200]})") from None
+
+    def state(self) -> str:
+        """The container's state in words, for error messages."""
+        try:
+            state = self.client.api.inspect_container(self.container.id)["State"]
+        except Exception:  # noqa: BLE001 - the engine itself may be gone: say so
+            return "the container is gone (removed, or the Docker engine stopped)"
+        if state.get("Running"):
+            return "the container is running"
+        oom = ", killed for using too much memory" if state.get("OOMKilled") else ""
+        return f"the container stopped (status {state.get('Status')}, exit code {state.get('ExitCode')}{oom})"
 
     def diff(self) -> str:
+        with self._engine("ending the agent's processes"):
+            self._kill_tree(self.shell.pid, False)  # a background fork bomb would leave git no pid to run in
         return git_diff(self, self.base_commit)
 
     def close(self) -> None:

@@ -20,7 +20,10 @@ from pathlib import Path
 from srl_swe.sandbox.base import (
     DEFAULT_MAX_OUTPUT,
     DEFAULT_TIMEOUT_S,
+    HARNESS_TIMEOUT_S,
+    MAX_PATCH_BYTES,
     CommandResult,
+    SandboxError,
     git_diff,
     hide_future_history,
     in_workdir,
@@ -104,7 +107,10 @@ class LocalSandbox:
 
     def run(self, command: str, timeout: float = DEFAULT_TIMEOUT_S,
             max_output: int = DEFAULT_MAX_OUTPUT) -> CommandResult:
-        return self.shell.run(command, timeout, max_output)
+        try:
+            return self.shell.run(command, timeout, max_output)
+        except OSError as exc:  # the pipe to bash broke: the sandbox failed, not the command
+            raise SandboxError(f"the sandbox's shell failed: {exc}") from None
 
     def read_file(self, path: str) -> str:
         return Path(in_workdir(self.workdir, path)).read_bytes().decode("utf-8", errors="replace")
@@ -114,11 +120,22 @@ class LocalSandbox:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(content, encoding="utf-8")
 
-    def git(self, args: list[str]) -> tuple[int, bytes]:
-        done = subprocess.run(["git", "-C", self.workdir, *args], capture_output=True)
-        return done.returncode, done.stdout + done.stderr if done.returncode else done.stdout
+    def git(self, args: list[str], timeout: float = HARNESS_TIMEOUT_S,
+            max_output: int = MAX_PATCH_BYTES) -> tuple[int, bytes]:
+        """git in a process of its own, killed at ``timeout``; its output goes through a temporary file so
+        at most ``max_output + 1`` bytes are ever held in memory (stderr is added when git fails)."""
+        with tempfile.TemporaryFile() as output:
+            try:
+                done = subprocess.run(["git", "-C", self.workdir, *args], stdout=output, stderr=subprocess.PIPE,
+                                      timeout=timeout)
+            except subprocess.TimeoutExpired:
+                raise SandboxError(f"git {' '.join(args)[:200]} did not finish within {timeout:g} s") from None
+            output.seek(0)
+            stdout = output.read(max_output + 1)
+        return done.returncode, stdout if done.returncode == 0 else stdout + done.stderr[-65536:]
 
     def diff(self) -> str:
+        self._kill_tree(self.shell.pid, False)  # the agent's background processes end with its episode
         return git_diff(self, self.base_commit)
 
     def close(self) -> None:

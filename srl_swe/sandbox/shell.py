@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from srl_swe.sandbox.base import CommandResult
+from srl_swe.sandbox.base import CommandResult, SandboxError
 
 TIMEOUT_EXIT_CODE = 124
 KILL_GRACE_S = 3.0
@@ -82,7 +82,7 @@ class ShellSession:
         cap, code = self._exchange(setup, timeout=30.0, max_output=4096)
         lines = cap.text().split()
         if code is None or not lines or not lines[-1].isdigit():
-            raise RuntimeError(f"the shell did not start: {cap.text()[-300:]!r}")
+            raise SandboxError(f"the shell did not start: {cap.text()[-300:]!r}")
         self.pid = int(lines[-1])
 
     def _script(self, command: str) -> bytes:
