@@ -129,6 +129,14 @@ def _next_step(model: Model, messages: list[dict[str, str]], deadline: float) ->
     return None
 
 
+def grade_outcome(task: SweTask, outcome: Outcome, open_sandbox: Callable[[], Sandbox]) -> Grade:
+    """The verdict on an episode's outcome: a refused (too large) patch is unresolved with that reason,
+    anything else is :func:`grade_patch` of its patch."""
+    if outcome.exit_status == "patch_too_large":
+        return Grade(resolved=False, reason=str(PatchTooLarge()))
+    return grade_patch(task, outcome.patch, open_sandbox)
+
+
 def grade_patch(task: SweTask, patch: str, open_sandbox: Callable[[], Sandbox]) -> Grade:
     """Apply ``patch`` in a fresh sandbox of the task and grade it with the task's tests."""
     nonce = new_nonce()

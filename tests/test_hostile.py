@@ -165,6 +165,34 @@ def test_a_dead_container_is_a_sandbox_error_with_its_reason_not_an_observation(
             sandbox.diff()
 
 
+def test_a_garbage_collection_never_closes_a_live_sandbox_socket(base_image, docker_client, monkeypatch):
+    """The root cause of the 605 s hang that ended in EBADF under load: docker-py's SocketIO for an exec or
+    attach stream lives only in a reference cycle; a collection during the hand-over, then any later one,
+    runs urllib3's finalizer first, which closes the connection, i.e. the stream's fd (whose number another
+    worker's socket then takes: select waits on the wrong socket for the whole timeout). Forcing that
+    collection makes it deterministic; the stream now owns its SocketIO."""
+    import gc
+
+    from docker.api.client import APIClient
+
+    original = APIClient._get_raw_response_socket
+
+    def collect_during_handover(self, response):
+        gc.collect()  # what another thread's allocations can trigger at this very moment
+        return original(self, response)
+
+    monkeypatch.setattr(APIClient, "_get_raw_response_socket", collect_during_handover)
+    with DockerSandbox(base_image, client=docker_client) as sandbox:
+        monkeypatch.undo()
+        gc.collect()  # any later collection, in any thread
+        assert sandbox.keeper.sock.fileno() != -1 and sandbox.shell.stream.sock.fileno() != -1
+        assert sandbox.run("echo ok", timeout=20).output == "ok\n"
+        started = time.monotonic()
+        assert sandbox.run("sleep 60", timeout=2).timed_out and time.monotonic() - started < 20
+        assert sandbox.run("echo still", timeout=20).output == "still\n"
+    assert sandbox.keeper.sock.fileno() == -1 and sandbox.shell.stream is None, "close() released both"
+
+
 # --- probes that already held: they stay held ---------------------------------------------------------
 
 def test_the_gold_patch_is_still_resolved_through_the_whole_harness(textkit, tmp_path):

@@ -104,6 +104,8 @@ class _SocketStream:
                 continue
             if frame is not None:
                 return frame[1]
+            if self.sock.fileno() == -1:  # select would raise ValueError: say what it is
+                raise ConnectionError("the connection to the container was closed")
             ready, _, _ = select.select([self.sock], [], [], timeout)
             if not ready:
                 return None
