@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -13,7 +13,8 @@ from rich.table import Table
 
 from srl_swe.collect import Tally, collect_import, load_report
 from srl_swe.formats import FORMATS
-from srl_swe.steps import StepOptions, build_step_dataset
+from srl_swe.steps import StepFolderError, StepOptions, build_step_dataset, check_output_folder
+from srl_swe.trajectory import atomic_output
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Supervised Reinforcement Learning for SWE agents.")
 sandbox_app = typer.Typer(no_args_is_help=True, help="Build and manage the Docker sandboxes.")
@@ -57,30 +58,57 @@ def collect(
     filter_: Annotated[str | None, typer.Option("--filter", help="regex on instance ids")] = None,
     redo_existing: Annotated[bool, typer.Option(help="run again tasks already in the output")] = False,
 ) -> None:
-    """Import public expert trajectories (``--import PATH…``) or run an expert live (``--tasks``)."""
+    """Import public expert trajectories (``--import PATH…``) or run an expert live (``--tasks``).
+
+    Import exits 2 on bad input or a failed write, 1 when nothing is kept or --strict rejects; output then untouched."""
     if tasks is not None:
         model = _model_factory(expert, base_url, api_key)
         _collect_live(tasks, model, expert, sandbox, workers, slice_, filter_, redo_existing, out)
         return
-    inputs = list(import_paths or []) + list(paths or [])
-    if not inputs:
-        raise typer.BadParameter("give at least one path with --import PATH…")
+    inputs = _import_inputs(list(import_paths or []) + list(paths or []), out)
     if fmt != "auto" and fmt not in FORMATS:
         raise typer.BadParameter(f"unknown format {fmt!r}; choose auto or one of {', '.join(FORMATS)}")
     try:
         verdicts = load_report(report) if report else None
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
-    with _progress() as progress:
-        task = progress.add_task("importing", total=None)
-        tally = collect_import(inputs, out, fmt, resolved_only, strict, verdicts=verdicts,
-                               on_file=lambda p: progress.update(task, description=f"importing {p.name}"))
+    try:
+        with _progress() as progress:
+            task = progress.add_task("importing", total=None)
+            tally = collect_import(inputs, out, fmt, resolved_only, strict, verdicts=verdicts,
+                                   on_file=lambda p: progress.update(task, description=f"importing {p.name}"))
+    except OSError as exc:  # a full disk: the temporary file is gone and the old output untouched
+        _error_exit(f"cannot write {out}: {exc.strerror or exc}; {_untouched(out)}")
     _report_import(tally, out, strict)
     if strict and tally.total_skipped:
         console.print(f"[red]--strict: {tally.total_skipped} record(s) skipped; {out} was not written[/red]")
         raise typer.Exit(1)
-    if not sum(tally.kept.values()):
-        console.print("[yellow]no trajectory was kept[/yellow]")
+    if not tally.records:
+        _error_exit(f"--import: nothing could be read from {', '.join(map(str, inputs))}; {_untouched(out)}")
+    if not tally.written:
+        _error_exit(f"no trajectory was kept; {_untouched(out)}", code=1)
+
+
+def _import_inputs(inputs: list[Path], out: Path) -> list[Path]:
+    """The import paths, checked before anything is written: BadParameter (exit 2) naming the option."""
+    if not inputs:
+        raise typer.BadParameter("give at least one path with --import PATH…")
+    missing = [str(path) for path in inputs if not path.exists()]
+    if missing:
+        raise typer.BadParameter(f"no such file or folder: {', '.join(missing)}", param_hint="'--import'")
+    if out.is_dir():
+        raise typer.BadParameter(f"{out} is a folder; give the JSONL file to write", param_hint="'-o' / '--out'")
+    return inputs
+
+
+def _untouched(out: Path) -> str:
+    return f"{out} was left as it was" if out.exists() else f"{out} was not written"
+
+
+def _error_exit(message: str, code: int = 2) -> NoReturn:
+    """Print a one-line error and exit (2: bad input or a failed write; nothing was changed)."""
+    console.print(f"error: {message}", style="red", markup=False, soft_wrap=True)
+    raise typer.Exit(code)
 
 
 def _model_factory(spec: str, base_url: str | None, api_key: str | None):
@@ -102,20 +130,37 @@ def _collect_live(source: Path, make_model, expert: str, kind: str, workers: int
     except (OSError, ValueError) as exc:
         raise typer.BadParameter(str(exc)) from None
     if kind == "docker":
-        from srl_swe.sandbox.docker import exit_on_sigterm, prune_orphans
-
-        exit_on_sigterm()  # here, in the main thread: the sandboxes themselves are made in worker threads
-        prune_orphans()
-    with _progress() as progress:
-        task = progress.add_task(f"{expert} on {len(refs)} task(s)", total=len(refs))
-        report = rollout.rollout_all(refs, out, open_sandbox, make_model, workers=workers, redo_existing=redo,
-                                     on_done=lambda iid, status: progress.advance(task))
+        _prepare_docker()
+    try:
+        with _progress() as progress:
+            task = progress.add_task(f"{expert} on {len(refs)} task(s)", total=len(refs))
+            report = rollout.rollout_all(refs, out, open_sandbox, make_model, workers=workers, redo_existing=redo,
+                                         on_done=lambda iid, status: progress.advance(task))
+    except OSError as exc:  # the output cannot be read or appended to (disk full): later rollouts would be lost
+        _error_exit(str(exc))
     for iid, reason in sorted(report.errors.items()):
         console.print(f"[red]error[/red] {iid}: {reason}", highlight=False, soft_wrap=True)
+    if report.log_failure:
+        console.print(f"[yellow]warning[/yellow] {report.log_failure}", highlight=False, soft_wrap=True)
     console.print(f"{len(report.resolved)}/{len(report.done)} resolved, {len(report.skipped)} already done, "
                   f"{len(report.errors)} error(s) → {out}")
     if report.errors:
         raise typer.Exit(1)
+
+
+def _prepare_docker() -> None:
+    """Before rollouts in Docker: SIGTERM removes our containers, and those of dead runs (kill -9) are
+    removed; an engine that does not answer is a one-line error (exit 2)."""
+    import docker
+
+    from srl_swe.sandbox.docker import exit_on_sigterm, prune_orphans
+
+    exit_on_sigterm()  # here, in the main thread: the sandboxes themselves are made in worker threads
+    try:
+        prune_orphans()
+    except docker.errors.DockerException as exc:
+        raise typer.BadParameter(f"--sandbox docker: no Docker engine answers ({exc}); start it or use "
+                                 f"--sandbox local") from None
 
 
 def _report_import(tally: Tally, out: Path, strict: bool) -> None:
@@ -123,9 +168,14 @@ def _report_import(tally: Tally, out: Path, strict: bool) -> None:
         console.print(f"[yellow]skipped[/yellow] {message}", highlight=False, soft_wrap=True)
     if len(tally.messages) > MAX_PRINTED_SKIPS:
         log = out.with_name(out.name + ".skipped.txt")
-        log.parent.mkdir(parents=True, exist_ok=True)
-        log.write_text("\n".join(tally.messages) + "\n", encoding="utf-8")
-        console.print(f"… {len(tally.messages) - MAX_PRINTED_SKIPS} more skipped; all listed in {log}")
+        try:
+            with atomic_output(log) as handle:
+                handle.write("\n".join(tally.messages) + "\n")
+        except OSError as exc:
+            console.print(f"… {len(tally.messages) - MAX_PRINTED_SKIPS} more skipped; cannot list them in {log}: "
+                          f"{exc.strerror or exc}", markup=False, soft_wrap=True)
+        else:
+            console.print(f"… {len(tally.messages) - MAX_PRINTED_SKIPS} more skipped; all listed in {log}")
     table = Table(title=f"imported → {out}")
     for column in ("format", "trajectories", "steps", "filtered", "skipped"):
         table.add_column(column, justify="left" if column == "format" else "right")
@@ -150,7 +200,9 @@ def steps(
     max_observation_chars: Annotated[int, typer.Option(help="observation budget (head + tail kept)")] = 8000,
     title_hint: Annotated[bool, typer.Option(help="math: show the next step's title (paper footnote 1)")] = False,
 ) -> None:
-    """Build the step-wise SRL dataset (Parquet) and the SFT view from canonical trajectories."""
+    """Build the step-wise SRL dataset (Parquet) and the SFT view from canonical trajectories.
+
+    The folder is replaced as one unit, and only if it is a step folder; on any failure it is left as it was."""
     missing = [str(path) for path in inputs if not path.is_file()]
     if missing:
         raise typer.BadParameter(f"no such file: {', '.join(missing)}")
@@ -159,11 +211,20 @@ def steps(
                               max_observation_chars=max_observation_chars, title_hint=title_hint)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
+    try:
+        check_output_folder(out)
+    except StepFolderError as exc:
+        raise typer.BadParameter(str(exc), param_hint="'-o' / '--out'") from None
     skipped = []
-    with _progress() as progress:
-        task = progress.add_task("building steps", total=None)
-        counts = build_step_dataset(inputs, out, options, on_skip=lambda where, why: skipped.append(f"{where}: {why}"),
-                                    on_trajectory=lambda: progress.advance(task))
+    try:
+        with _progress() as progress:
+            task = progress.add_task("building steps", total=None)
+            counts = build_step_dataset(inputs, out, options, on_trajectory=lambda: progress.advance(task),
+                                        on_skip=lambda where, why: skipped.append(f"{where}: {why}"))
+    except StepFolderError as exc:
+        _error_exit(str(exc))
+    except OSError as exc:  # a full disk: the new folder is removed, the old one untouched
+        _error_exit(f"cannot write {out}: {exc.strerror or exc}; {_untouched(out)}")
     for message in skipped[:MAX_PRINTED_SKIPS]:
         console.print(f"[yellow]skipped[/yellow] {message}", highlight=False, soft_wrap=True)
     summary = (f"{counts['trajectories']} trajectories → {counts['examples']} step examples ({counts['too_short']} "
@@ -247,7 +308,10 @@ def eval_(
     temperature: Annotated[float, typer.Option(help="math: sampling temperature for avg@k")] = 1.0,
     max_new_tokens: Annotated[int, typer.Option(help="math: tokens per answer", min=1)] = 2048,
 ) -> None:
-    """Evaluate a model: SWE benchmarks (agent or oracle-file edits, graded) or the math benchmarks."""
+    """Evaluate a model: SWE benchmarks (agent or oracle-file edits, graded) or the math benchmarks.
+
+    SWE: the report is always written; exit 1 when any instance ended in error (the same command retries
+    those), 2 on bad input."""
     names = [name.strip() for name in benchmark.split(",") if name.strip()]
     if all(name.startswith("math:") or name in MATH_BENCHMARK_NAMES for name in names):
         _eval_math(names, model, out, base_url, api_key, samples, temperature, max_new_tokens)
@@ -258,9 +322,7 @@ def eval_(
 
     run = SweRun(names[0], model, out, mode, workers, sandbox, slice_, filter_, run_id, base_url, api_key)
     if sandbox == "docker":
-        from srl_swe.sandbox.docker import exit_on_sigterm
-
-        exit_on_sigterm()
+        _prepare_docker()
     with _progress() as progress:
         task = progress.add_task(f"{model} on {names[0]} ({mode})", total=None)
         try:
@@ -272,6 +334,10 @@ def eval_(
     console.print(f"{report['benchmark']}: resolved {report['resolved']}/{report['total']} "
                   f"({100 * report['resolve_rate']:.1f}%); unresolved {counts['unresolved']}, empty patch "
                   f"{counts['empty_patch']}, error {counts['error']} → {out / 'report.md'}")
+    if report.get("log_failure"):
+        console.print(f"[yellow]warning[/yellow] {report['log_failure']}", highlight=False, soft_wrap=True)
+    if counts["error"]:  # the report is written; the same command retries the errors
+        raise typer.Exit(1)
 
 
 MATH_BENCHMARK_NAMES = ("amc23", "aime24", "aime25", "minerva-math")
@@ -312,7 +378,10 @@ def _math_sampler(spec: str, base_url, api_key, max_new_tokens: int):
     if spec.startswith("hf:"):
         from srl_swe.models.hf import HFModel
 
-        return ModelSampler(HFModel(spec.removeprefix("hf:"), max_new_tokens=max_new_tokens))
+        try:
+            return ModelSampler(HFModel(spec.removeprefix("hf:"), max_new_tokens=max_new_tokens))
+        except (OSError, ValueError) as exc:
+            raise typer.BadParameter(str(exc)) from None
     if spec.startswith("openai:"):
         from srl_swe.models.openai import OpenAIChatModel
 
@@ -385,7 +454,12 @@ def sandbox_build(
     from srl_swe.sandbox.base import SandboxError
     from srl_swe.sandbox.images import build_images, sandbox_dirs
 
+    if not root.is_dir():
+        raise typer.BadParameter(f"{root}: no such folder", param_hint="'--root'")
     folders = sandbox_dirs(root)
+    if not folders:
+        raise typer.BadParameter(f"{root}: no sandbox folder with a Dockerfile in it (e.g. {root}/base/Dockerfile)",
+                                 param_hint="'--root'")
     with _progress() as progress:
         task = progress.add_task("building images", total=len(folders))
         try:
@@ -417,8 +491,13 @@ def sandbox_validate(
 
     from srl_swe import rollout
 
-    refs = rollout.bundled_tasks(root)
-    open_sandbox = rollout.sandbox_factory(sandbox)
+    if not root.is_dir():
+        raise typer.BadParameter(f"{root}: no such folder", param_hint="'--root'")
+    try:
+        refs = rollout.bundled_tasks(root)
+        open_sandbox = rollout.sandbox_factory(sandbox)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
     failures = {}
     with _progress() as progress, ThreadPoolExecutor(max(1, workers)) as pool:
         task = progress.add_task(f"validating {len(refs)} task(s)", total=len(refs))

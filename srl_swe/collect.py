@@ -31,6 +31,10 @@ class Tally:
     filtered: Counter = field(default_factory=Counter)
     skipped: Counter = field(default_factory=Counter)
     messages: list[str] = field(default_factory=list)
+    records: int = 0
+    """Records decoded from the inputs (0: nothing at all could be read)."""
+    written: int = 0
+    """Trajectories written to the output (0: the output was left as it was)."""
 
     def skip(self, fmt: str, source: str, error: BadRecord) -> None:
         self.skipped[(fmt, error.kind)] += 1
@@ -83,7 +87,10 @@ def import_files(
     for path in input_files(paths):
         if on_file is not None:
             on_file(path)
+        empty = True
         for source, record in read_records(path):
+            empty = False
+            tally.records += not isinstance(record, BadRecord)
             trajectory = _convert(source, record, fmt, tally)
             if trajectory is None:
                 continue
@@ -98,6 +105,8 @@ def import_files(
             tally.kept[name] += 1
             tally.steps[name] += len(trajectory.steps)
             yield trajectory
+        if empty:
+            tally.skip(UNKNOWN, str(path), BadRecord("empty file"))
 
 
 def _convert(source: str, record, fmt: str, tally: Tally) -> Trajectory | None:
@@ -125,8 +134,10 @@ def collect_import(
     paths: list[Path], out: Path, fmt: str = "auto", resolved_only: bool = True, strict: bool = False,
     on_file: Callable[[Path], None] | None = None, verdicts: dict[str, bool] | None = None,
 ) -> Tally:
-    """Import ``paths`` into ``out`` atomically. Under ``strict`` any skip leaves ``out`` untouched
-    (every problem is still reported) and the tally says so; the caller exits non-zero."""
+    """Import ``paths`` into ``out`` atomically. ``out`` is replaced only by a complete, non-empty result:
+    when nothing is kept (``tally.written == 0``), or under ``strict`` any record is skipped, ``out`` is
+    left as it was (every problem is still reported) and the caller exits non-zero. OSError (a full disk)
+    also leaves ``out`` as it was."""
     tally = Tally()
     try:
         with atomic_output(out) as handle:
@@ -137,10 +148,11 @@ def collect_import(
                     _unkeep(tally, trajectory, error)
                     continue
                 handle.write(line + "\n")
-            if strict and tally.total_skipped:
-                raise _StrictRejection  # aborts the atomic write: the temporary file is removed
-    except _StrictRejection:
-        pass
+                tally.written += 1
+            if not tally.written or (strict and tally.total_skipped):
+                raise _Rejection  # aborts the atomic write: the temporary file is removed
+    except _Rejection:
+        tally.written = 0
     return tally
 
 
@@ -151,5 +163,5 @@ def _unkeep(tally: Tally, trajectory: Trajectory, error: Exception) -> None:
     tally.skip(name, trajectory.provenance.source, _malformed(error))
 
 
-class _StrictRejection(Exception):
+class _Rejection(Exception):
     pass

@@ -10,7 +10,6 @@ fails, or whose rollout raises, is reported as an error with its reason and the 
 
 from __future__ import annotations
 
-import json
 import re
 import traceback
 from collections.abc import Callable
@@ -18,7 +17,9 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from srl_swe.agent import AgentLimits, grade_patch, run_agent
+from pydantic import ValidationError
+
+from srl_swe.agent import AgentLimits, grade_outcome, grade_patch, run_agent
 from srl_swe.formats.sources import read_rows
 from srl_swe.models import Model
 from srl_swe.sandbox.base import Sandbox
@@ -28,6 +29,7 @@ from srl_swe.trajectory import (
     append_trajectory,
     atomic_output,
     read_trajectories,
+    validation_reason,
     write_trajectories,
 )
 
@@ -55,24 +57,38 @@ DATASETS = {
 
 def load_tasks(source: Path, slice_: str | None = None, pattern: str | None = None) -> list[TaskRef]:
     """Tasks from a sandbox folder, a SWE-bench-format JSONL/Parquet file or a dataset name (DATASETS);
-    ``slice_`` "a:b" and a regex on instance ids select some."""
+    ``slice_`` "a:b" and a regex on instance ids select some. ValueError naming the place (``file:line``
+    or ``dataset: row N``) of the first row that is not a task, or the option that is malformed."""
     folder = source if source.is_dir() else None
-    rule, name = "swe-bench", str(source).lower()
+    name = str(source).lower()
     if folder is None and not source.exists() and name in DATASETS:
-        rows, rule = _hub_rows(name), DATASETS[name][2]
+        tasks = []
+        for number, row in enumerate(_hub_rows(name)):
+            try:
+                tasks.append(TaskRef(task_from_row(row, DATASETS[name][2])))
+            except ValueError as exc:
+                raise ValueError(f"{name}: row {number}: {exc}") from None
     else:
-        rows = read_rows(folder / "tasks.jsonl" if folder else source)
-    tasks = [TaskRef(task_from_row(row, rule), folder / "repo" if folder else None) for row in rows]
+        rows = read_rows(folder / "tasks.jsonl" if folder else source, parse=task_from_row)
+        tasks = [TaskRef(task, folder / "repo" if folder else None) for task in rows]
     return select_tasks(tasks, slice_, pattern)
 
 
 def select_tasks(tasks: list[TaskRef], slice_: str | None = None, pattern: str | None = None) -> list[TaskRef]:
-    """The tasks whose instance id matches the regex ``pattern``, then the slice "a:b" of those."""
+    """The tasks whose instance id matches the regex ``pattern``, then the slice "a:b" of those.
+    ValueError naming ``--filter`` or ``--slice`` when one is malformed."""
     if pattern:
-        tasks = [t for t in tasks if re.search(pattern, t.task.instance_id)]
+        try:
+            regex = re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(f"--filter {pattern!r}: not a valid regular expression ({exc})") from None
+        tasks = [t for t in tasks if regex.search(t.task.instance_id)]
     if slice_:
         start, _, stop = slice_.partition(":")
-        tasks = tasks[int(start) if start else None : int(stop) if stop else None]
+        try:
+            tasks = tasks[int(start) if start.strip() else None : int(stop) if stop.strip() else None]
+        except ValueError:
+            raise ValueError(f"--slice {slice_!r}: expected START:STOP with whole numbers, e.g. 0:10") from None
     return tasks
 
 
@@ -85,14 +101,18 @@ def _hub_rows(name: str) -> list[dict]:
 
 def task_from_row(record: dict, image_rule: str = "swe-bench") -> SweTask:
     """A SWE-bench-format row as a task (other columns are dropped); the image is the row's ``image``
-    (SWE-bench 5), else SWE-smith's ``image_name``, else named by ``IMAGE_RULES[image_rule]``."""
+    (SWE-bench 5), else SWE-smith's ``image_name``, else named by ``IMAGE_RULES[image_rule]``. ValueError
+    ``field X: reason`` when the row is not a task."""
     known = set(SweTask.model_fields) | {"FAIL_TO_PASS", "PASS_TO_PASS"}
     row = {key: value for key, value in record.items() if key in known}
     iid = str(record.get("instance_id", ""))
     by_rule = IMAGE_RULES[image_rule].format(**{"id__1776_": iid.replace("__", "_1776_"),
                                                 "id__s_": iid.replace("__", "_s_")}).lower()
     row["image"] = record.get("image") or record.get("image_name") or by_rule
-    return SweTask.model_validate(row)
+    try:
+        return SweTask.model_validate(row)
+    except ValidationError as exc:
+        raise ValueError(validation_reason(exc)) from None
 
 
 @dataclass
@@ -101,6 +121,8 @@ class RolloutReport:
     resolved: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
+    log_failure: str = ""
+    """Why error logs could not be written (the first failure; the run went on without them), if any."""
 
 
 def finished_ids(out: Path) -> set[str]:
@@ -127,7 +149,7 @@ def rollout_one(ref: TaskRef, open_sandbox: SandboxFactory, make_model: ModelFac
     if not grade:
         save(trajectory)
         return trajectory
-    verdict = grade_patch(ref.task, trajectory.outcome.patch, lambda: open_sandbox(ref))
+    verdict = grade_outcome(ref.task, trajectory.outcome, lambda: open_sandbox(ref))
     trajectory.outcome = trajectory.outcome.model_copy(update={"resolved": verdict.resolved})
     save(trajectory)
     with atomic_output(log_dir / f"{ref.task.instance_id}.grade.json") as handle:
@@ -140,8 +162,9 @@ def rollout_all(tasks: list[TaskRef], out: Path, open_sandbox: SandboxFactory, m
                 on_done: Callable[[str, str], None] | None = None, solve: Solver = run_agent,
                 grade: bool = True) -> RolloutReport:
     """Run every task not already in ``out`` (all of them with ``redo_existing``, whose old lines are
-    dropped first); see module docstring. On Ctrl-C or SIGTERM queued tasks are cancelled and the
-    sandboxes in flight closed before the interrupt propagates."""
+    dropped first); see module docstring. On Ctrl-C or SIGTERM, or when a trajectory cannot be appended
+    (an OSError naming ``out``), queued tasks are cancelled and the sandboxes in flight closed before the
+    exception propagates."""
     report, log_dir, limits = RolloutReport(), out.with_name(out.name + ".logs"), limits or AgentLimits()
     log_dir.mkdir(parents=True, exist_ok=True)
     unique = list({ref.task.instance_id: ref for ref in tasks}.values())
@@ -173,14 +196,23 @@ def rollout_all(tasks: list[TaskRef], out: Path, open_sandbox: SandboxFactory, m
 
 
 def _record(iid: str, future, out: Path, log_dir: Path, report: RolloutReport, on_done) -> None:
+    """Count one finished task: append its trajectory, or note its error and write its error log. A
+    failed append (disk full) raises an OSError naming ``out``: the run stops, as later ones would fail
+    too; a failed error log only sets ``report.log_failure``."""
     try:
         trajectory = future.result()
     except Exception as exc:  # noqa: BLE001 - one task's failure must not stop the run
         report.errors[iid] = f"{type(exc).__name__}: {exc}"
-        (log_dir / f"{iid}.error.txt").write_text(traceback.format_exc(), encoding="utf-8")
+        try:
+            (log_dir / f"{iid}.error.txt").write_text(traceback.format_exc(), encoding="utf-8")
+        except OSError as log_exc:  # the reason is in the report already; the log only adds the traceback
+            report.log_failure = report.log_failure or f"could not write error logs in {log_dir}: {log_exc}"
         status = "error"
     else:
-        append_trajectory(out, trajectory)
+        try:
+            append_trajectory(out, trajectory)
+        except OSError as exc:
+            raise OSError(f"could not append the trajectory of {iid} to {out}: {exc}") from exc
         report.done.append(iid)
         if trajectory.outcome.resolved:
             report.resolved.append(iid)
@@ -212,7 +244,9 @@ def model_factory(spec: str, base_url: str | None = None, api_key: str | None = 
                   temperature: float = 0.0, max_new_tokens: int | None = None) -> ModelFactory:
     """``oracle`` (the scripted expert), ``openai:MODEL`` (an OpenAI-compatible endpoint), ``hf:PATH`` (a
     local checkpoint, loaded once and shared) or ``replay:FILE`` (a JSON list of completions);
-    ``max_new_tokens`` bounds each completion of the model clients (default: theirs)."""
+    ``max_new_tokens`` bounds each completion of the model clients (default: theirs). ValueError naming the
+    spec when its model cannot be had (a replay file that is not a list, an ``hf:`` path that is neither a
+    folder nor on a reachable Hub)."""
     limit = {} if max_new_tokens is None else {"max_new_tokens": max_new_tokens}
     if spec.startswith("openai:"):
         from srl_swe.models.openai import OpenAIChatModel
@@ -232,8 +266,8 @@ def model_factory(spec: str, base_url: str | None = None, api_key: str | None = 
     if spec.startswith("replay:"):
         from srl_swe.models import ReplayModel
 
-        completions = json.loads(Path(spec.removeprefix("replay:")).read_text(encoding="utf-8"))
-        return lambda ref, sandbox: ReplayModel(completions)
+        recorded = ReplayModel.from_file(spec.removeprefix("replay:"))
+        return lambda ref, sandbox: ReplayModel(recorded.completions)
     raise ValueError(f"unknown model {spec!r}: use oracle, openai:MODEL, hf:PATH or replay:FILE")
 
 

@@ -13,7 +13,8 @@ Choices where the paper is silent (written down in the README):
   (``title_hint``, the paper's footnote 1).
 
 The examples are written to ``DIR/steps.parquet`` in row groups as they are built, so memory stays
-bounded at any scale; the SFT view goes to ``DIR/sft.parquet`` (see ``srl_swe.sft_view``).
+bounded at any scale; the SFT view goes to ``DIR/sft.parquet`` (see ``srl_swe.sft_view``). The folder
+is built beside ``DIR`` and swapped in whole, so a failed run (a full disk) leaves the old one intact.
 """
 
 from __future__ import annotations
@@ -31,7 +32,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from srl_swe import prompts
 from srl_swe.actions import action_text
 from srl_swe.sft_view import sft_row
-from srl_swe.trajectory import MathTask, SkipHandler, Step, Trajectory, atomic_output, read_trajectories
+from srl_swe.trajectory import (
+    MathTask,
+    SkipHandler,
+    Step,
+    Trajectory,
+    atomic_folder,
+    atomic_output,
+    read_trajectories,
+)
 
 MESSAGES = pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))
 STEP_SCHEMA = pa.schema(
@@ -158,10 +167,34 @@ class ParquetSink:
             self.rows = []
 
     def __exit__(self, kind, value, traceback) -> None:
-        if kind is None:
-            self._flush()
-        self._writer.close()
+        try:
+            if kind is None:
+                self._flush()
+            self._writer.close()
+        except BaseException as error:  # a full disk: still close and remove the temporary file
+            self._output.__exit__(type(error), error, error.__traceback__)
+            raise
         self._output.__exit__(kind, value, traceback)
+
+
+STEP_FILES = ("steps.parquet", "sft.parquet", "manifest.json")
+"""Everything a step folder holds: an existing folder with anything else is never replaced."""
+
+
+class StepFolderError(ValueError):
+    """An output folder that must not be written or replaced; the message names it."""
+
+
+def check_output_folder(out_dir: Path) -> None:
+    """StepFolderError unless ``out_dir`` is new, empty, or a step folder (nothing but ``STEP_FILES``), so that
+    replacing it never deletes a user's other files."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise StepFolderError(f"{out_dir} is a file, not a folder")
+    others = sorted(p.name for p in out_dir.iterdir() if p.name not in STEP_FILES) if out_dir.is_dir() else []
+    if others:
+        more = f" and {len(others) - 1} more" if len(others) > 1 else ""
+        raise StepFolderError(f"{out_dir} is not a step folder (it holds {others[0]}{more}); choose a new or "
+                              f"empty folder")
 
 
 def build_step_dataset(
@@ -169,7 +202,23 @@ def build_step_dataset(
     on_trajectory: Callable[[], None] | None = None,
 ) -> dict[str, int]:
     """Write ``out_dir/steps.parquet``, ``out_dir/sft.parquet`` and ``out_dir/manifest.json`` from
-    canonical JSONL files, streaming. Bad lines go to ``on_skip``; returns the counts."""
+    canonical JSONL files, streaming. Bad lines go to ``on_skip``; returns the counts.
+
+    The folder is written as one unit (``atomic_folder``): on any error (a full disk) an existing
+    ``out_dir`` is left as it was. StepFolderError before anything is written when ``out_dir`` may not be
+    replaced (see ``check_output_folder``), and instead of replacing a non-empty one by a dataset of no
+    trajectory."""
+    check_output_folder(out_dir)
+    replacing = out_dir.is_dir() and any(out_dir.iterdir())
+    with atomic_folder(out_dir) as folder:
+        counts = _write_step_folder(inputs, folder, options, on_skip, on_trajectory)
+        if replacing and not counts["trajectories"]:
+            raise StepFolderError(f"no trajectory could be read; {out_dir} was left as it was")
+    return counts
+
+
+def _write_step_folder(inputs: list[Path], out_dir: Path, options: StepOptions, on_skip: SkipHandler | None,
+                       on_trajectory: Callable[[], None] | None) -> dict[str, int]:
     counts = {"trajectories": 0, "examples": 0, "too_short": 0}
     with ParquetSink(out_dir / "steps.parquet", STEP_SCHEMA) as steps, \
             ParquetSink(out_dir / "sft.parquet", SFT_SCHEMA, rows_per_group=64) as sft:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -149,7 +150,7 @@ def parse_trajectory_line(line: str | bytes) -> Trajectory:
     try:
         return Trajectory.model_validate(data)
     except ValidationError as exc:
-        raise ValueError(_validation_reason(exc)) from None
+        raise ValueError(validation_reason(exc)) from None
 
 
 def read_trajectories(path: str | Path, on_skip: SkipHandler | None = None) -> Iterator[Trajectory]:
@@ -183,6 +184,38 @@ def atomic_output(path: str | Path, mode: str = "w"):
         raise
 
 
+@contextmanager
+def atomic_folder(path: str | Path):
+    """Yield a temporary folder beside ``path``; on success it replaces ``path`` as one unit (the old
+    folder is renamed aside, the new one renamed in, the old one removed), on error it is deleted and
+    ``path`` is untouched. The caller decides whether an existing ``path`` may be replaced. Limit: a crash
+    between the two renames leaves the old folder as ``.NAME.*.old`` beside ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        yield tmp
+        os.chmod(tmp, 0o777 & ~_UMASK)  # mkdtemp makes 0700
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _swap_in(tmp, path)
+
+
+def _swap_in(new: Path, path: Path) -> None:
+    old = new.with_suffix(".old")
+    if path.exists():
+        os.rename(path, old)
+    try:
+        os.rename(new, path)
+    except BaseException:
+        if old.exists():
+            os.rename(old, path)
+        shutil.rmtree(new, ignore_errors=True)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
 def write_trajectories(path: str | Path, trajectories: Iterable[Trajectory]) -> int:
     """Write trajectories as canonical JSONL, atomically. Returns how many were written."""
     count = 0
@@ -194,22 +227,38 @@ def write_trajectories(path: str | Path, trajectories: Iterable[Trajectory]) -> 
 
 
 def append_trajectory(path: str | Path, trajectory: Trajectory) -> None:
-    """Append one trajectory line and flush it to disk (a crash loses at most the line being written)."""
+    """Append one trajectory line and flush it to disk (a crash loses at most the line being written).
+    A write that fails (disk full) is undone: the file is cut back to its old size and the error raised."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     line = trajectory.model_dump_json(by_alias=True).encode("utf-8") + b"\n"
-    with open(path, "a+b") as handle:  # appends go to the end whatever the read position
+    # unbuffered: a failed write leaves nothing pending that closing the file would write after the cut
+    with open(path, "a+b", buffering=0) as handle:  # appends go to the end whatever the read position
         size = handle.seek(0, os.SEEK_END)
         if size:
             handle.seek(size - 1)
             if handle.read(1) != b"\n":
                 line = b"\n" + line  # a line torn by a crash stays a (bad) line of its own
-        handle.write(line)
-        handle.flush()
-        os.fsync(handle.fileno())
+        try:
+            rest = memoryview(line)
+            while rest:
+                rest = rest[handle.write(rest):]
+            os.fsync(handle.fileno())
+        except OSError:
+            _truncate_quietly(handle, size)
+            raise
 
 
-def _validation_reason(exc: ValidationError) -> str:
+def _truncate_quietly(handle, size: int) -> None:
+    try:
+        handle.truncate(size)
+    except OSError:  # the reader skips a torn last line anyway
+        pass
+
+
+def validation_reason(exc: ValidationError) -> str:
+    """The first problem of a pydantic error as one line: ``field a.b: reason (+N more)``."""
     first = exc.errors()[0]
     where = ".".join(str(part) for part in first["loc"]) or "record"
     more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    return f"field {where}: {first['msg']}{more}"
+    message = "missing" if first["type"] == "missing" else first["msg"].removeprefix("Value error, ")
+    return f"field {where}: {message}{more}"

@@ -1,10 +1,17 @@
-"""`srl-swe eval` and `srl-swe report`: the local benchmark end to end in Docker, the SWE-bench adapter
-against our own image, the math protocol's arithmetic, and the report."""
+"""`srl-swe eval` and `srl-swe report`: the local benchmark end to end in Docker, runs after a crash or a
+fault (kill -9, every instance failing, a full disk, a typo), the SWE-bench adapter against our own image,
+the math protocol's arithmetic, and the report."""
 
 from __future__ import annotations
 
 import json
+import resource
+import signal
+import socket
 import struct
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -20,7 +27,8 @@ from srl_swe.rollout import load_tasks
 from srl_swe.sandbox.images import build_images
 from srl_swe.trajectory import Outcome, Provenance, Trajectory
 
-SANDBOXES = Path(__file__).parent.parent / "sandboxes"
+REPO = Path(__file__).parent.parent
+SANDBOXES = REPO / "sandboxes"
 INVENTORY = SANDBOXES / "inventory"
 
 
@@ -98,6 +106,127 @@ def test_an_episode_that_runs_out_of_time_is_an_error_with_its_reason(inventory_
     run = SweRun(f"local:{INVENTORY}", "oracle", tmp_path / "run", slice_="0:1", limits=AgentLimits(max_seconds=0))
     (entry,) = run_swe_eval(run)["instances"].values()
     assert entry["status"] == "error" and "time limit" in entry["reason"]
+
+
+# --- after a crash, faults, bad input ------------------------------------------------------------------
+
+def srl_swe(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    """The real command line in a process of its own."""
+    return subprocess.run([sys.executable, "-m", "srl_swe", *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=900, **kwargs)
+
+
+def owned_by(docker_client, pid: int) -> list:
+    return docker_client.containers.list(all=True, filters={"label": f"srl-swe.owner={socket.gethostname()}:{pid}"})
+
+
+@pytest.mark.docker
+def test_a_rerun_after_kill_9_finishes_and_removes_the_killed_runs_containers(inventory_image, docker_client,
+                                                                              tmp_path):
+    model = replay(tmp_path / "model.json", [render_completion("wait", tool_action("bash", {"command": "sleep 100"}))])
+    command = ["eval", "--benchmark", f"local:{INVENTORY}", "--model", model, "--slice", "0:4", "-w", "4",
+               "-o", str(tmp_path / "run")]
+    killed = subprocess.Popen([sys.executable, "-m", "srl_swe", *command], cwd=REPO, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while len(owned_by(docker_client, killed.pid)) < 4 and killed.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert len(owned_by(docker_client, killed.pid)) == 4, "the run never had its 4 sandboxes"
+    killed.send_signal(signal.SIGKILL)
+    killed.wait()
+    assert len(owned_by(docker_client, killed.pid)) == 4  # nothing of the killed run removed them
+
+    replay(tmp_path / "model.json", [render_completion("done", tool_action("submit", {}))])  # same spec, quick
+    rerun = srl_swe(*command)
+    assert rerun.returncode == 0, rerun.stderr
+    assert not owned_by(docker_client, killed.pid)
+    report = json.loads((tmp_path / "run" / "report.json").read_text())
+    assert (report["total"], report["counts"]["empty_patch"]) == (4, 4)
+
+
+@pytest.mark.docker
+def test_a_run_where_every_instance_errs_writes_its_report_and_exits_1(inventory_image, tmp_path):
+    rows = [json.loads(line) for line in (INVENTORY / "tasks.jsonl").read_text().splitlines()[:2]]
+    (tmp_path / "tasks.jsonl").write_text("".join(json.dumps({**row, "image": "srl-swe/does-not-exist:latest"})
+                                                  + "\n" for row in rows))
+    result = CliRunner().invoke(app, ["eval", "--benchmark", f"local:{tmp_path / 'tasks.jsonl'}", "--model", "oracle",
+                                      "-w", "2", "-o", str(tmp_path / "run")])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output  # not a crash
+    report = json.loads((tmp_path / "run" / "report.json").read_text())
+    assert (report["total"], report["counts"]["error"]) == (2, 2)
+    assert all("does-not-exist" in entry["reason"] for entry in report["instances"].values())
+    table = (tmp_path / "run" / "report.md").read_text()
+    assert all(f"| {row['instance_id']} | error |" in table for row in rows)
+
+
+def test_a_typo_in_the_model_leaves_the_folder_to_the_right_model(tmp_path):
+    out = tmp_path / "run"
+    for typo in ("oracel", f"replay:{tmp_path / 'nope.json'}"):
+        result = CliRunner().invoke(app, ["eval", "--benchmark", f"local:{INVENTORY}", "--model", typo,
+                                          "--sandbox", "local", "--slice", "0:1", "-o", str(out)])
+        assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+        assert not (out / "run.json").exists()
+    result = CliRunner().invoke(app, ["eval", "--benchmark", f"local:{INVENTORY}", "--model", "oracle",
+                                      "--sandbox", "local", "--slice", "0:1", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "run.json").read_text())["model"] == "oracle"
+    assert json.loads((out / "report.json").read_text())["resolved"] == 1
+
+
+def test_eval_in_docker_without_an_engine_is_a_one_line_error(tmp_path):
+    result = CliRunner().invoke(app, ["eval", "--benchmark", f"local:{INVENTORY}", "--model", "oracle",
+                                      "-o", str(tmp_path / "run")], env={"DOCKER_HOST": f"unix://{tmp_path}/no.sock"})
+    assert result.exit_code == 2 and "no Docker engine answers" in result.output, result.output
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_reason_with_line_breaks_and_pipes_stays_one_table_row(tmp_path):
+    run = SweRun("local:x", "oracle", tmp_path)
+    instances = {"a|1": {"status": "error", "reason": "Traceback:\n  line 1\r\nValueError: x | y"},
+                 "b": {"status": "unresolved", "reason": "tests failed\u2028| a | b |"},
+                 "c": {"status": "resolved", "exit_status": "submitted"}}
+    write_swe_report(tmp_path, summarise(run, "r", instances))
+    rows = [line for line in (tmp_path / "report.md").read_text().splitlines() if line.startswith("|")][2:]
+    assert rows == ["| a\\|1 | error | Traceback:   line 1 ValueError: x \\| y |",
+                    "| b | unresolved | tests failed \\| a \\| b \\| |", "| c | resolved | submitted |"]
+    assert json.loads((tmp_path / "report.json").read_text())["instances"] == instances  # kept as it was
+
+
+def test_collect_goes_on_when_error_logs_cannot_be_written(tmp_path):
+    """Disk full (/dev/full) under the error logs: the errors are still reported, the failure once."""
+    rows = [json.loads(line) for line in (INVENTORY / "tasks.jsonl").read_text().splitlines()[:2]]
+    (tmp_path / "tasks.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    logs = tmp_path / "out.jsonl.logs"
+    logs.mkdir()
+    for row in rows:
+        (logs / f"{row['instance_id']}.error.txt").symlink_to("/dev/full")
+    # a JSONL task has no bundled repository, so the local sandbox refuses every one: all fail
+    result = CliRunner().invoke(app, ["collect", "--tasks", str(tmp_path / "tasks.jsonl"), "--sandbox", "local",
+                                      "-o", str(tmp_path / "out.jsonl")])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    assert all(f"error {row['instance_id']}: ValueError" in result.output for row in rows)
+    assert result.output.count("could not write error logs") == 1 and "No space left on device" in result.output
+
+
+def test_collect_stops_with_one_line_when_a_trajectory_cannot_be_appended(tmp_path):
+    """The output file at the size limit (RLIMIT_FSIZE: EFBIG, as a full disk gives ENOSPC): exit 2, one line
+    naming the file, the output untouched."""
+    task = load_tasks(INVENTORY, slice_="1:2")[0].task
+    filler = Trajectory(id="f", task=task.model_copy(update={"instance_id": "filler"}), steps=[],
+                        provenance=Provenance(source_format="test"), outcome=Outcome(patch="x" * 2_000_000))
+    out = tmp_path / "out.jsonl"
+    out.write_text(filler.model_dump_json(by_alias=True) + "\n")
+    before = out.read_bytes()
+    limit = len(before)
+
+    def at_limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    result = srl_swe("collect", "--tasks", str(INVENTORY), "--slice", "0:1", "--sandbox", "local",
+                     "-o", str(out), preexec_fn=at_limit)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert f"could not append the trajectory of srl-swe__inventory-1 to {out}" in result.stderr
+    assert out.read_bytes() == before
 
 
 # --- the SWE-bench adapter, with our own image ---------------------------------------------------------

@@ -16,9 +16,9 @@ unless the model spec says otherwise.
 
 The run folder holds ``run.json`` (the run id, reused on resume so swebench's per-run cache applies),
 ``trajectories.jsonl`` (+ ``.logs/`` per instance), ``predictions.jsonl`` (swebench's format),
-``report.json`` and ``report.md``. Every instance ends as ``resolved``, ``unresolved``, ``empty_patch`` or
-``error`` (with its reason; counted as unresolved). The same command resumes: finished instances are
-kept, errors are retried.
+``report.json`` and ``report.md`` (written even when every instance errs). Every instance ends as
+``resolved``, ``unresolved``, ``empty_patch`` or ``error`` (with its reason; counted as unresolved). The
+same command resumes: finished instances are kept, errors are retried.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ from srl_swe.rollout import (
     select_tasks,
     task_from_row,
 )
+from srl_swe.sandbox.base import PatchTooLarge
 from srl_swe.trajectory import SweTask, atomic_output, read_trajectories
 
 SWE_BENCHMARKS = {
@@ -89,20 +90,29 @@ def load_benchmark(run: SweRun) -> tuple[list[TaskRef], tuple[str, str] | None]:
                      f"local:PATH")
 
 
-def run_id_of(run: SweRun) -> str:
-    """The run id: given, else the one this folder was started with, else a new unique one."""
+def started_run(run: SweRun) -> dict | None:
+    """The run.json this folder was started with (None: a new folder); a ValueError if it belongs to
+    another benchmark, model or mode."""
     record = run.out / "run.json"
-    if record.exists():
-        started = json.loads(record.read_text())
-        changed = [key for key in ("benchmark", "model", "mode") if started.get(key) != getattr(run, key)]
-        if changed:  # its trajectories and the harness's cache belong to another evaluation
-            raise ValueError(f"{run.out} holds a run with another {', '.join(changed)} "
-                             f"({', '.join(str(started.get(k)) for k in changed)}); choose another -o")
-        if run.run_id is None:
-            return started["run_id"]
+    if not record.exists():
+        return None
+    started = json.loads(record.read_text())
+    changed = [key for key in ("benchmark", "model", "mode") if started.get(key) != getattr(run, key)]
+    if changed:  # its trajectories and the harness's cache belong to another evaluation
+        raise ValueError(f"{run.out} holds a run with another {', '.join(changed)} "
+                         f"({', '.join(str(started.get(k)) for k in changed)}); choose another -o")
+    return started
+
+
+def run_id_of(run: SweRun) -> str:
+    """The run id: given, else the one this folder was started with, else a new unique one (then
+    recorded in run.json)."""
+    started = started_run(run)
+    if started is not None and run.run_id is None:
+        return started["run_id"]
     run_id = run.run_id or f"{run.out.name}-{uuid.uuid4().hex[:8]}"
     run.out.mkdir(parents=True, exist_ok=True)
-    with atomic_output(record) as handle:
+    with atomic_output(run.out / "run.json") as handle:
         json.dump({"run_id": run_id, "benchmark": run.benchmark, "model": run.model, "mode": run.mode}, handle)
     return run_id
 
@@ -124,15 +134,16 @@ def run_swe_eval(run: SweRun, on_done: Callable[[str, str], None] | None = None,
                  on_start: Callable[[int], None] | None = None) -> dict:
     """Generate, grade and report (see the module docstring); returns the report."""
     tasks, harness = load_benchmark(run)
-    run_id = run_id_of(run)
+    started_run(run)  # a folder of another run is refused before a model is loaded …
+    solve, make_model = solver_and_models(run)
+    run_id = run_id_of(run)  # … and run.json written after: a typo'd model must not claim the folder
     if on_start is not None:
         on_start(len(tasks))
-    solve, make_model = solver_and_models(run)
     rollouts = rollout_all(tasks, run.out / "trajectories.jsonl", sandbox_factory(run.sandbox, run_id), make_model,
                            run.limits, run.workers, on_done=on_done, solve=solve, grade=harness is None)
-    wanted = {ref.task.instance_id for ref in tasks}
-    trajectories = {t.task.instance_id: t for t in read_trajectories(run.out / "trajectories.jsonl")
-                    if t.task.instance_id in wanted}
+    wanted, path = {ref.task.instance_id for ref in tasks}, run.out / "trajectories.jsonl"
+    trajectories = {t.task.instance_id: t for t in (read_trajectories(path) if path.exists() else ())
+                    if t.task.instance_id in wanted}  # no file: every instance errored before finishing
     write_predictions(run.out / "predictions.jsonl", run.model, trajectories)
     if harness is None:
         verdicts = {iid: ("resolved", "") if t.outcome.resolved else ("unresolved", _grade_reason(run.out, iid))
@@ -142,6 +153,8 @@ def run_swe_eval(run: SweRun, on_done: Callable[[str, str], None] | None = None,
     instances = {ref.task.instance_id: _instance(ref.task.instance_id, trajectories, rollouts.errors, verdicts, run)
                  for ref in tasks}
     report = summarise(run, run_id, instances)
+    if rollouts.log_failure:
+        report["log_failure"] = rollouts.log_failure
     write_report(run.out, report)
     return report
 
@@ -155,6 +168,8 @@ def _instance(iid: str, trajectories: dict, errors: dict[str, str], verdicts: di
     if outcome.exit_status == "time_limit":
         return {"status": "error", "reason": f"the episode hit its time limit ({run.limits.max_seconds:.0f} s)",
                 "exit_status": outcome.exit_status}
+    if outcome.exit_status == "patch_too_large":
+        return {"status": "unresolved", "reason": str(PatchTooLarge()), "exit_status": outcome.exit_status}
     if not outcome.patch.strip():
         return {"status": "empty_patch", "exit_status": outcome.exit_status}
     status, reason = verdicts.get(iid, ("error", "the harness reported no result"))
@@ -185,8 +200,13 @@ def grade_with_harness(run: SweRun, run_id: str, harness: tuple[str, str], ids: 
                "--predictions_path", str((run.out / "predictions.jsonl").resolve()), "--max_workers",
                str(run.workers), "--run_id", run_id, "--timeout", str(run.harness_timeout),
                "--report_dir", str(run.out.resolve()), "--instance_ids", *ids]
+    # every instance gets --timeout for its tests; images, containers and reports get as long again
+    limit = 2 * run.harness_timeout * -(-len(ids) // max(1, run.workers)) + 600
     with open(run.out / "harness.log", "a", encoding="utf-8") as log:
-        subprocess.run(command, cwd=run.out, stdout=log, stderr=subprocess.STDOUT, check=False)
+        try:
+            subprocess.run(command, cwd=run.out, stdout=log, stderr=subprocess.STDOUT, check=False, timeout=limit)
+        except subprocess.TimeoutExpired:
+            return {iid: ("error", f"the harness did not finish within {limit} s (see harness.log)") for iid in ids}
     return harness_verdicts(run.out / f"{run.model.replace('/', '__')}.{run_id}.json")
 
 
@@ -214,15 +234,23 @@ def summarise(run: SweRun, run_id: str, instances: dict[str, dict]) -> dict:
 
 
 def write_report(out: Path, report: dict) -> None:
+    """report.json, and report.md with one table row per instance (cells escaped: see ``_cell``)."""
     with atomic_output(out / "report.json") as handle:
         json.dump(report, handle, indent=2)
     lines = [f"# {report['benchmark']} · {report['mode']} · {report['model']} (run {report['run_id']})", "",
              f"Resolved {report['resolved']}/{report['total']} = {100 * report['resolve_rate']:.1f}%", "",
              "| instance | status | detail |", "|---|---|---|"]
     for iid, entry in sorted(report["instances"].items()):
-        lines.append(f"| {iid} | {entry['status']} | {entry.get('reason') or entry.get('exit_status', '')} |")
+        cells = (iid, entry["status"], entry.get("reason") or entry.get("exit_status", ""))
+        lines.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
     with atomic_output(out / "report.md") as handle:
         handle.write("\n".join(lines) + "\n")
+
+
+def _cell(text: object) -> str:
+    """``text`` as one markdown table cell: line breaks become spaces and ``|`` is escaped, so a row stays
+    one row (report.json keeps the text as it was)."""
+    return " ".join(str(text).splitlines()).replace("|", "\\|")
 
 
 def swebench_row(task: SweTask, python: str = "python3", workdir: str = "/testbed") -> dict:

@@ -10,7 +10,7 @@ goes on. JSONL and Parquet are streamed (constant memory); a JSON file is read w
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,14 +24,18 @@ READABLE = JSONL_SUFFIXES | JSON_SUFFIXES | PARQUET_SUFFIXES
 Item = tuple[str, "dict[str, Any] | BadRecord"]
 
 
-def read_rows(path: Path) -> list[dict[str, Any]]:
-    """Every record of one file; ValueError naming the place of the first one that cannot be decoded
-    (for task and benchmark files, where a bad row must stop the run rather than be skipped)."""
+def read_rows(path: Path, parse: Callable[[dict[str, Any]], Any] | None = None) -> list[Any]:
+    """Every record of one file, each passed through ``parse`` when given; ValueError naming the place
+    (``file:line``, ``file:row N``) of the first one that cannot be decoded or that ``parse`` rejects with
+    a ValueError (for task and benchmark files, where a bad row must stop the run rather than be skipped)."""
     rows = []
     for where, record in read_records(path):
         if isinstance(record, Exception):
             raise ValueError(f"{where}: {record}")
-        rows.append(record)
+        try:
+            rows.append(parse(record) if parse else record)
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from None
     return rows
 
 
@@ -51,12 +55,15 @@ def read_records(path: Path) -> Iterator[Item]:
         yield str(path), BadRecord("unreadable file", "no such file")
         return
     suffix = path.suffix.lower()  # compressed files (.gz) are not read: decompress them first
-    if suffix in PARQUET_SUFFIXES:
-        yield from _parquet_records(path)
-    elif suffix in JSONL_SUFFIXES:
-        yield from _jsonl_records(path)
-    else:
-        yield from _json_or_jsonl_records(path)
+    try:
+        if suffix in PARQUET_SUFFIXES:
+            yield from _parquet_records(path)
+        elif suffix in JSONL_SUFFIXES:
+            yield from _jsonl_records(path)
+        else:
+            yield from _json_or_jsonl_records(path)
+    except OSError as exc:  # no permission, an I/O error: the rest of the file is one skip
+        yield str(path), BadRecord("unreadable file", exc.strerror or str(exc))
 
 
 def _jsonl_records(path: Path) -> Iterator[Item]:

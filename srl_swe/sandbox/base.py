@@ -36,8 +36,8 @@ MAX_PATCH_BYTES = 10_000_000
 agent added data or build output, which would only be held in memory and written out again."""
 DRIVER_KEYS = r"^(filter|diff)\..*\.(clean|smudge|process|command|textconv)$"
 """Config keys that make git run a command of the repository's choosing while diffing or adding."""
-GIT_GUARDS = ("--git-dir=.git", "--work-tree=.", "-c", "core.hooksPath=/dev/null", "-c", "core.attributesFile=/dev/null",
-              "-c", "core.fsmonitor=false", "--no-replace-objects")
+GIT_GUARDS = ("--git-dir=.git", "--work-tree=.", "-c", "core.hooksPath=/dev/null",
+              "-c", "core.attributesFile=/dev/null", "-c", "core.fsmonitor=false", "--no-replace-objects")
 """Run from the repository root: its own .git and work tree (whatever core.bare or core.worktree say), and
 no hooks, fsmonitor command, attribute file or replace refs."""
 

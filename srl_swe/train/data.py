@@ -12,8 +12,8 @@ math questions: one trajectory per task).
   question, ``answer`` = the reference final answer; rows without an answer are left out.
 - SFT: ``sft.parquet`` rows (messages).
 
-Each loader fails with ``DataError`` naming the file when it is missing, lacks a column, or leaves no
-training example.
+Each loader fails with ``DataError`` naming the file when it is missing, unreadable (truncated, corrupt),
+lacks a column, or leaves no training example.
 """
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ import hashlib
 from pathlib import Path
 
 import datasets
+import pyarrow as pa
 import pyarrow.parquet as pq
+from datasets.exceptions import DatasetsError
 
 from srl_swe.train.config import DataSettings
 
@@ -45,14 +47,26 @@ def held_out_ids(ids: set[str], count: int, seed: int) -> set[str]:
 def _read(path: Path, columns: tuple[str, ...]) -> datasets.Dataset:
     if not path.exists():
         raise DataError(f"{path}: not found; build it with `srl-swe steps TRAJECTORIES -o {path.parent}`")
-    metadata = pq.read_metadata(path)
+    try:
+        metadata = pq.read_metadata(path)
+    except (OSError, pa.ArrowException) as exc:  # truncated: no footer
+        raise DataError(f"{path}: not a readable Parquet file ({_one_line(exc)}); rebuild it with "
+                        f"`srl-swe steps`") from None
     present = set(metadata.schema.to_arrow_schema().names)
     missing = [column for column in columns if column not in present]
     if missing:
         raise DataError(f"{path}: missing column(s) {', '.join(missing)} (rebuild it with `srl-swe steps`)")
     if metadata.num_rows == 0:
         raise DataError(f"{path}: no examples")
-    return datasets.load_dataset("parquet", data_files=str(path), split="train")
+    try:
+        return datasets.load_dataset("parquet", data_files=str(path), split="train")
+    except (OSError, pa.ArrowException, DatasetsError) as exc:  # corrupt data pages surface only here
+        raise DataError(f"{path}: cannot read its rows ({_one_line(exc.__cause__ or exc)}); rebuild it with "
+                        f"`srl-swe steps`") from None
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300] or type(exc).__name__
 
 
 def task_of(row: dict) -> str:

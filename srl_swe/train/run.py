@@ -60,9 +60,20 @@ def check_model_path(path: str) -> None:
         raise ConfigError(f"model.path: {path} does not exist (create a small one with `srl-swe init-tiny-model`)")
 
 
+def check_output_dir(out: Path) -> None:
+    """``output_dir`` must be a folder, or one that can be made: ConfigError when it (or the nearest
+    existing folder above it) is a file."""
+    for part in (out, *out.parents):
+        if part.exists():
+            if not part.is_dir():
+                raise ConfigError(f"output_dir: {part} is a file, not a folder")
+            return
+
+
 def train(config: TrainConfig, resume: bool = False, callbacks: list | None = None) -> list[StageResult]:
     """Run ``config.method``; returns one result per stage (two for srl_then_rlvr)."""
     check_model_path(config.model.path)
+    check_output_dir(config.output_dir)
     check_extras(config)
     out = config.output_dir
     stages = [("srl", out / "srl"), ("rlvr", out / "rlvr")] if config.method == "srl_then_rlvr" else [
