@@ -149,6 +149,7 @@ def grade_patch(task: SweTask, patch: str, open_sandbox: Callable[[], Sandbox]) 
             if applied.exit_code != 0:
                 return Grade(resolved=False, reason=f"the model's patch did not apply: {applied.output[-300:]}")
         script = f"{sandbox.scratch}/eval.sh"
-        sandbox.write_file(script, eval_script(task, nonce, sandbox.workdir, sandbox.python))
+        sandbox.write_file(script, eval_script(task, nonce, sandbox.workdir, sandbox.python,
+                                               scratch=sandbox.scratch))
         log = sandbox.run(f"bash {shlex.quote(script)}", timeout=1800, max_output=5_000_000).output
     return grade(task, log, nonce)

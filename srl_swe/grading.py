@@ -4,7 +4,8 @@ Two halves, so the sandbox does the I/O and the verdict is a pure function of te
 
 - ``eval_script(task, nonce)`` is a bash script to run in the sandbox after the agent finished (``cd`` to
   the repository, revert what the agent may not change, apply the task's test patch, run the FAIL_TO_PASS
-  and PASS_TO_PASS tests with ``pytest -rA``, record the test command's exit code).
+  and PASS_TO_PASS tests with ``pytest -rA`` through the grading runner (``srl_swe/grading_plugin.py``),
+  record the test command's exit code, then print the runner's own record of each test's outcome).
 - ``grade(task, log, nonce)`` reads the script's output (stdout and stderr together) and returns a
   :class:`Grade`. It does no I/O and depends on nothing but its arguments.
 
@@ -13,6 +14,8 @@ log says PASSED or XFAIL; missing, FAILED, ERROR and SKIPPED are failures. A PAS
 SKIPPED is not a regression (``test_maintained``). On top, resolved requires that the test patch applied,
 that at least one test ran to an outcome (PASSED, FAILED or XFAIL), and that the test command exited 0:
 a log claiming every test passed while pytest exited non-zero describes some other run than the real one.
+Beyond the SWE-bench harness, the runner's record must agree: a test the ``-rA`` report counts as passed
+must have passed there too, and pytest must have returned the code the process exited with.
 
 What the script defends against, and how:
 
@@ -33,11 +36,38 @@ What the script defends against, and how:
   bytecode compiled from an edited test can stand in for the reverted source.
 - **Git tricks.** Files are restored with ``git cat-file`` (no hooks, no smudge filters), git runs with
   ``core.hooksPath=/dev/null`` and ``--no-replace-objects``.
+- **A shadowed test runner.** pytest does not run as ``python -m pytest`` from the root (which makes a
+  ``pytest.py`` of the patch the test runner) but through a runner script the eval script writes to a
+  folder of its own outside the repository: it imports pytest, pluggy and what they import while nothing of
+  the repository is on ``sys.path``, then puts the root at the front as ``-m`` does. And before the test
+  patch is applied, every file or package the patch added (absent at ``base_commit``) that would shadow a
+  module of :data:`SHADOWED_MODULES` — the standard library, the test runner and pytest's dependencies — is
+  deleted, with a note in the log: ``NAME.py``/``.pyc``/``.pyd``/``.so``/``.pth`` (and ``NAME.*.so``), or a
+  folder ``NAME`` holding an ``__init__``, in the root and in each folder on the way to a test file that is
+  no package (pytest puts such a folder on ``sys.path``; it never puts a package folder there, so a fix
+  adding ``pkg/sub/types.py`` keeps it). A folder without ``__init__`` is a namespace package, which never
+  wins over a module of the same name. Cost: a fix that adds such a top-level module is not graded with it.
+- **Rewritten reports.** Code under test that rewrites pytest's ``TestReport`` objects or terminal output
+  (patching ``_pytest.reports``, registering a hook when imported, printing ``PASSED`` lines and
+  ``os._exit(0)`` at exit) changes the ``-rA`` report only. The runner's plugin is registered before
+  collection, so before any code under test is imported; it records each test's outcome from the
+  ``CallInfo`` of its setup, call and teardown (was an exception raised, and was it a skip or an xfail) to
+  a file outside the repository, which the script prints between its own nonce'd markers after pytest
+  exited; every line carries the nonce too. :func:`grade` then requires both channels to agree on every
+  FAIL_TO_PASS and PASS_TO_PASS test counted as passed (one with no record fails), requires the record's
+  end-of-session line (its absence means pytest died or never ran), and requires pytest's return code to
+  be the process's exit code.
 
-Not defended (the sandbox is the agent's): code under test runs inside the pytest process and can tamper
-with it (monkeypatch its reporting, ``os._exit(0)`` at exit, read the script to learn the nonce); an agent
-can also replace ``git``, ``python`` or objects in ``.git``. Where that matters, run the script in a fresh
-container from the task image with only the agent's diff applied, as the SWE-bench harness does.
+Not defended (the sandbox is the agent's): code under test still runs inside the pytest process and can
+aim at the defence itself: patch the runner's plugin object or pytest's runner (``CallInfo``, the
+``pytest_runtest_makereport`` call), register a hook wrapper that clears ``call.excinfo``, or write records
+to the outcome file after reading the nonce from the script, its command line or ``/proc``; os-level
+tricks (``dup2`` over the record's descriptor, ``ptrace``, background processes that print after pytest
+exits) are open too. An installed pytest plugin that pytest itself imports after the root is back on
+``sys.path`` can still be shadowed by a root module of its name, as with ``python -m pytest``. An agent can
+also replace ``git``, ``python`` or objects in ``.git``. Where that matters, run the script in a fresh
+container from the task image with only the agent's diff applied, as :func:`srl_swe.agent.grade_patch`
+and the SWE-bench harness do.
 """
 
 from __future__ import annotations
@@ -46,8 +76,9 @@ import json
 import re
 import secrets
 import shlex
+import sys
 from collections.abc import Iterable, Mapping
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -74,9 +105,29 @@ from unidiff import PatchSet  # swebench's own patch parser (a dependency of swe
 PROTECTED_NAMES = ("conftest.py", "pytest.ini", ".pytest.ini", "tox.ini", "setup.cfg", "pyproject.toml")
 """Files that configure pytest; reverted to base in every directory from the root to each test file."""
 
+RUNNER_MODULES = ("pytest", "_pytest", "pluggy", "py", "iniconfig", "unittest", "nose", "sitecustomize",
+                  "usercustomize", "attr", "attrs", "packaging", "tomli", "exceptiongroup", "pygments",
+                  "importlib_metadata", "zipp", "more_itertools", "six", "atomicwrites", "colorama", "wcwidth")
+"""The test runner, the packages pytest 3-9 import, and the modules ``site`` imports at start-up."""
+REMOVED_STDLIB = ("_dummy_thread", "aifc", "asynchat", "asyncore", "audioop", "binhex", "cgi", "cgitb", "chunk",
+                  "crypt", "distutils", "dummy_threading", "formatter", "imghdr", "imp", "lib2to3", "macpath",
+                  "mailcap", "msilib", "nis", "nntplib", "ossaudiodev", "parser", "pipes", "smtpd", "sndhdr", "spwd",
+                  "sunau", "symbol", "telnetlib", "uu", "xdrlib")
+"""Standard modules that Python 3.8-3.13 removed but the older Pythons of SWE-bench images still have."""
+SHADOWED_MODULES = tuple(sorted({*sys.stdlib_module_names, *REMOVED_STDLIB, *RUNNER_MODULES}))
+"""Names no patch may add where they would shadow a module (see the module docstring). The standard library's
+names are the host Python's (``sys.stdlib_module_names``, taken when the script is generated) plus
+:data:`REMOVED_STDLIB`: a name the sandbox's older Python lacks costs nothing, one it has is covered."""
+DEFAULT_SCRATCH = "/tmp/.srl-swe"
+"""Where the script writes its runner and outcome record by default (the Docker sandbox's state folder)."""
+START_OUTCOMES, END_OUTCOMES = ">>>>> Start Test Outcomes", ">>>>> End Test Outcomes"
+
 LOG_PARSER = "parse_log_pytest"
 _NONCE = re.compile(r"[A-Za-z0-9_-]{8,64}")
 _RAN = {TestStatus.PASSED.value, TestStatus.FAILED.value, TestStatus.XFAIL.value}
+_WORST = {"PASSED": 0, "XFAIL": 1, "SKIPPED": 2, "FAILED": 3, "ERROR": 4}
+"""The runner's statuses, best first (see ``_outcomes``)."""
+_RUNNER = Path(__file__).with_name("grading_plugin.py")
 
 
 class CaseResults(BaseModel):
@@ -95,6 +146,8 @@ class Grade(BaseModel):
     exit_code: int | None = None
     statuses: dict[str, str] = Field(default_factory=dict)
     """Status per test id, parsed from the nonce'd test output section only."""
+    outcomes: dict[str, str] = Field(default_factory=dict)
+    """Status per test id as the runner's plugin recorded it (the second channel), keyed like ``statuses``."""
     fail_to_pass: CaseResults = Field(default_factory=CaseResults)
     pass_to_pass: CaseResults = Field(default_factory=CaseResults)
 
@@ -114,27 +167,33 @@ def markers(nonce: str) -> dict[str, str]:
     """The marker lines of one run: swebench's marker texts followed by the nonce."""
     return {name: f"{text} {nonce}" for name, text in (
         ("reset_failed", RESET_FAILED), ("apply_failed", APPLY_PATCH_FAIL), ("applied", APPLY_PATCH_PASS),
-        ("start", START_TEST_OUTPUT), ("end", END_TEST_OUTPUT), ("exit_code", TEST_EXIT_CODE))}
+        ("start", START_TEST_OUTPUT), ("end", END_TEST_OUTPUT), ("exit_code", TEST_EXIT_CODE),
+        ("outcomes_start", START_OUTCOMES), ("outcomes_end", END_OUTCOMES))}
 
 
 def eval_script(task: Any, nonce: str, workdir: str = "/testbed", python: str = "python3",
-                protected: Iterable[str] = PROTECTED_NAMES) -> str:
+                protected: Iterable[str] = PROTECTED_NAMES, scratch: str = DEFAULT_SCRATCH) -> str:
     """The bash script that grades the sandbox's current state of ``workdir`` (the root of a git checkout of
     the task's repository holding ``base_commit``). Run it with bash after the agent finished and pass its whole
     output to :func:`grade` with the same ``nonce``. It exits 1 when the reset or the test patch fails,
-    else 0; the tests' exit code is in the output. Raises ValueError for a bad nonce, a task without
-    ``base_commit``, or a ``test_patch`` that holds no file diff.
+    else 0; the tests' exit code is in the output. It writes its runner and outcome record to a folder of its
+    own under ``scratch`` (an absolute path outside ``workdir``, created if missing) and removes that folder at
+    the end. Raises ValueError for a bad nonce, a task without ``base_commit``, a ``test_patch`` that holds no
+    file diff, or a ``scratch`` that is relative or inside ``workdir``.
     """
     if not _NONCE.fullmatch(nonce):
         raise ValueError("nonce must be 8-64 characters of [A-Za-z0-9_-]")
+    _check_scratch(scratch, workdir)
     fields = _task_dict(task)
     base, test_patch = str(fields.get("base_commit") or ""), str(fields.get("test_patch") or "")
     if not base:
         raise ValueError("task has no base_commit")
     f2p, p2p = task_test_ids(fields)
     patch_paths = _patch_paths(test_patch)
+    test_folders = _folders(patch_paths + _id_files(f2p + p2p))
     mark = {name: shlex.quote(text) for name, text in markers(nonce).items()}
     ids = " ".join(shlex.quote(test_id) for test_id in dict.fromkeys(f2p + p2p))
+    run = f"{scratch.rstrip('/')}/grading-{nonce}"
     return "\n".join([
         "#!/bin/bash",
         f"# srl_swe.grading: evaluation of {_comment(fields.get('instance_id'))}",
@@ -144,14 +203,21 @@ def eval_script(task: Any, nonce: str, workdir: str = "/testbed", python: str = 
         f"cd -- {shlex.quote(workdir)} || fail_reset",
         _RESTORE.replace("@BASE@", shlex.quote(base)),
         'g cat-file -e "$base^{commit}" || fail_reset',
-        *_restore_lines(patch_paths + _config_paths(patch_paths + _id_files(f2p + p2p), tuple(protected))),
+        *_restore_lines(patch_paths + _config_paths(test_folders, tuple(protected))),
         "find . -name .git -prune -o -name __pycache__ -type d -prune -exec rm -rf -- {} + || fail_reset",
+        _UNSHADOW.replace("@NAMES@", " ".join(SHADOWED_MODULES)),
+        " ".join(["unshadow", *map(shlex.quote, test_folders), "|| fail_reset"]),
+        *_runner_lines(run),
         *_apply_lines(test_patch, mark),
         f"echo {mark['start']}",
-        f"{shlex.quote(python)} -m pytest -rA -p no:cacheprovider {ids}",
+        f'{shlex.quote(python)} "$run/runner.py" "$run/outcomes" {nonce} -rA -p no:cacheprovider {ids}',
         f"{TEST_EXIT_CODE_VAR}=$?",
         f"echo; echo {mark['end']}",  # on a line of its own even after output without a final newline
         f'echo {shlex.quote(markers(nonce)["exit_code"] + ": ")}"${TEST_EXIT_CODE_VAR}"',
+        f"echo {mark['outcomes_start']}",
+        'cat -- "$run/outcomes" 2>/dev/null',
+        f"echo; echo {mark['outcomes_end']}",
+        'rm -rf -- "$run"',
         "exit 0",
         "",
     ])
@@ -162,7 +228,9 @@ def grade(task: Any, log: str, nonce: str) -> Grade:
 
     Resolved iff the test patch applied, the nonce'd test section is present exactly once with one exit
     code after it, at least one test ran, every FAIL_TO_PASS and PASS_TO_PASS test passed by swebench's
-    rules, and the test command exited 0. Only the section between the nonce'd markers is parsed.
+    rules, and the test command exited 0; and the runner's own record (the nonce'd outcome section, once,
+    with one end-of-session line) agrees: every test counted as passed by the ``-rA`` report passed there too,
+    and pytest returned the exit code the process exited with. Only the nonce'd sections are parsed.
     """
     f2p, p2p = task_test_ids(task)
     lines = [line.rstrip("\r") for line in log.split("\n")]
@@ -178,9 +246,14 @@ def grade(task: Any, log: str, nonce: str) -> Grade:
         return Grade(resolved=False, reason=problem, patch_applied=True, exit_code=exit_code)
     statuses = PARSER_REGISTRY[LOG_PARSER]("\n".join(section), _spec(task, f2p, p2p))
     report = get_eval_tests_report(statuses, {FAIL_TO_PASS: f2p, PASS_TO_PASS: p2p})
-    reason = _verdict(statuses, report, exit_code)
+    outcomes, pytest_code, missing = _outcomes(lines, mark, nonce)
+    recorded = get_eval_tests_report(outcomes, {FAIL_TO_PASS: f2p, PASS_TO_PASS: p2p})
+    reason = (_verdict(statuses, report, exit_code) or missing or _disagreement(report, recorded, outcomes)
+              or _exit_disagreement(pytest_code, exit_code))
+    cases = {kind: _agreed(tests, report[kind], recorded[kind]) for kind, tests in ((FAIL_TO_PASS, f2p),
+                                                                                   (PASS_TO_PASS, p2p))}
     return Grade(resolved=not reason, reason=reason, patch_applied=True, exit_code=exit_code, statuses=statuses,
-                 fail_to_pass=CaseResults(**report[FAIL_TO_PASS]), pass_to_pass=CaseResults(**report[PASS_TO_PASS]))
+                 outcomes=outcomes, fail_to_pass=cases[FAIL_TO_PASS], pass_to_pass=cases[PASS_TO_PASS])
 
 
 # --- script pieces ---------------------------------------------------------------------------------
@@ -200,6 +273,42 @@ restore() {  # $1 ends as it is at $base (file, executable or symlink), or absen
     *) return 1 ;;
   esac
 }"""
+
+
+_UNSHADOW = r"""shadowed=" @NAMES@ "
+unshadow() {  # remove what the patch added that would shadow a module in $shadowed, in the folders given
+  local dir path name
+  for dir in "$@"; do
+    [ "$dir" = . ] || [ ! -e "$dir/__init__.py" ] || continue  # pytest never puts a package folder on sys.path
+    for path in "$dir"/*; do
+      name=${path##*/}
+      case "$name" in
+        *.py|*.pyc|*.pyd|*.pyw|*.so|*.pth) name=${name%%.*} ;;
+        *) { [ -d "$path" ] && compgen -G "$path/__init__.*" >/dev/null; } || continue ;;
+      esac
+      case "$shadowed" in *" $name "*) ;; *) continue ;; esac
+      path=${path#./}
+      g cat-file -e "$base:$path" 2>/dev/null && continue
+      rm -rf -- "$path" || return 1
+      echo "srl-swe grading: removed $path (absent at the base commit, it would shadow the module $name)"
+    done
+  done
+}"""
+
+
+def _runner_lines(run: str) -> list[str]:
+    """Set ``$run`` and write the runner (``srl_swe/grading_plugin.py``) there, with no outcome record yet."""
+    source = _RUNNER.read_text()
+    delimiter = generate_heredoc_delimiter(source)
+    return [f"run={shlex.quote(run)}", 'mkdir -p -- "$run" && rm -f -- "$run/outcomes" || fail_reset',
+            f"""cat > "$run/runner.py" <<'{delimiter}' || fail_reset""", source + delimiter]
+
+
+def _check_scratch(scratch: str, workdir: str) -> None:
+    """ValueError unless ``scratch`` is absolute and outside ``workdir``."""
+    folder, repository = PurePosixPath(scratch), PurePosixPath(workdir)
+    if not folder.is_absolute() or folder == repository or repository in folder.parents:
+        raise ValueError(f"scratch must be an absolute folder outside the repository: {scratch!r}")
 
 
 def _restore_lines(paths: list[str]) -> list[str]:
@@ -234,10 +343,14 @@ def _id_files(test_ids: list[str]) -> list[str]:
     return [_safe(file) for file in files if file.endswith(".py")]
 
 
-def _config_paths(files: list[str], names: Iterable[str]) -> list[str]:
-    """``names`` in every directory from the root down to each of ``files``' directories."""
-    folders = dict.fromkeys(str(folder) for file in files for folder in reversed(PurePosixPath(file).parents))
-    folders.setdefault(".")
+def _folders(files: list[str]) -> list[str]:
+    """Every folder from the root (``.``, always first) down to each of ``files``' folders, each once."""
+    folders = dict.fromkeys(["."] + [str(folder) for file in files for folder in reversed(PurePosixPath(file).parents)])
+    return list(folders)
+
+
+def _config_paths(folders: list[str], names: Iterable[str]) -> list[str]:
+    """``names`` in each of ``folders``."""
     return [name if folder == "." else f"{folder}/{name}" for folder in folders for name in names]
 
 
@@ -280,6 +393,64 @@ def _verdict(statuses: dict[str, str], report: dict, exit_code: int | None) -> s
     if exit_code != 0:
         return f"test command exited {exit_code} but claimed all passed"
     return ""
+
+
+def _outcomes(lines: list[str], mark: dict[str, str], nonce: str) -> tuple[dict[str, str], int | None, str]:
+    """(status per test id, pytest's exit code, problem) from the runner's record between the outcome markers.
+    A test's last record counts (a rerun plugin records it again); then ids are keyed like swebench's pytest
+    parser, up to the first whitespace, and where several ids share a key the worst status counts (as the
+    ``-rA`` summary, which lists failures last). ``problem`` is empty iff the markers occur once each, in
+    order, around exactly one end-of-session record."""
+    starts = [i for i, line in enumerate(lines) if line == mark["outcomes_start"]]
+    ends = [i for i, line in enumerate(lines) if line == mark["outcomes_end"]]
+    if len(starts) > 1 or len(ends) > 1:
+        return {}, None, "test outcome markers repeated: the log is forged"
+    if not starts or not ends or ends[0] < starts[0]:
+        return {}, None, "no record of test outcomes from the grading runner"
+    last: dict[str, str] = {}
+    codes: list[str] = []
+    for words in (line.split(" ", 2) for line in lines[starts[0] + 1:ends[0]]):
+        if len(words) < 3 or words[0] != nonce:
+            continue
+        if words[1] == "END":
+            codes.append(words[2])
+        elif words[1] in _WORST and words[2].split():
+            last[words[2]] = words[1]
+    outcomes: dict[str, str] = {}
+    for test_id, status in last.items():
+        key = test_id.split()[0]
+        outcomes[key] = max(status, outcomes.get(key, status), key=_WORST.__getitem__)
+    if len(codes) != 1 or not re.fullmatch(r"-?\d+", codes[0]):
+        return outcomes, None, ("the grading runner recorded no end of the test session: pytest died or was "
+                                "stopped before it finished" if not codes else "the grading runner's record is forged")
+    return outcomes, int(codes[0]), ""
+
+
+def _disagreement(report: dict, recorded: dict, outcomes: dict[str, str]) -> str:
+    """Why the ``-rA`` report and the runner's record disagree on a test counted as passed, or ""."""
+    for kind in (FAIL_TO_PASS, PASS_TO_PASS):
+        rewritten = [test for test in report[kind]["success"] if test not in recorded[kind]["success"]]
+        if rewritten and not outcomes:
+            return ("the grading runner recorded no test (did they run in other processes, e.g. pytest-xdist's -n?) "
+                    f"but the pytest report passed {kind}: {', '.join(rewritten)}")
+        if rewritten:
+            seen = ", ".join(f"{test} ({outcomes.get(test, 'no record')})" for test in rewritten)
+            return (f"{kind} passed by the pytest report but not by the grading runner's record: {seen}; "
+                    "the report was rewritten or disagrees")
+    return ""
+
+
+def _exit_disagreement(pytest_code: int | None, exit_code: int | None) -> str:
+    if pytest_code is None or pytest_code == exit_code:
+        return ""
+    return f"pytest returned {pytest_code} but the test process exited {exit_code}: the exit code was rewritten"
+
+
+def _agreed(tests: list[str], report: dict[str, list[str]], recorded: dict[str, list[str]]) -> CaseResults:
+    """Of ``tests``, those both channels count as passed, and as failures the others swebench's report has."""
+    success = [test for test in report["success"] if test in recorded["success"]]
+    failure = [test for test in tests if test in report["failure"] or test in report["success"] and test not in success]
+    return CaseResults(success=success, failure=failure)
 
 
 def _spec(task: Any, f2p: list[str], p2p: list[str]) -> TestSpec:

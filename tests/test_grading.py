@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -76,6 +77,7 @@ def evaluate(repo: Path, task: dict, without: str = "", **options) -> tuple[str,
     """Run the eval script with bash on ``repo``, less the line ``without`` if given; (its whole output, the
     nonce)."""
     nonce = new_nonce()
+    options.setdefault("scratch", str(repo.parent / "scratch"))
     script = eval_script(task, nonce, workdir=str(repo), python=sys.executable, **options)
     if without:
         assert without in script.splitlines()
@@ -89,6 +91,13 @@ def evaluate(repo: Path, task: dict, without: str = "", **options) -> tuple[str,
 def run_and_grade(repo: Path, task: dict, without: str = "", **options) -> Grade:
     log, nonce = evaluate(repo, task, without, **options)
     return grade(task, log, nonce)
+
+
+def report_rewritten(result: Grade) -> bool:
+    """The ``-rA`` report was fooled (every test PASSED, exit code 0), and only the runner's record refused it."""
+    fooled = all(result.statuses.get(test) == "PASSED" for test in F2P + P2P) and result.exit_code == 0
+    caught = not result.resolved and result.reason.endswith("the report was rewritten or disagrees")
+    return fooled and caught and all(result.outcomes[test] == "FAILED" for test in F2P)
 
 
 def apply_gold(repo: Path, task: dict) -> None:
@@ -164,7 +173,7 @@ def test_deleted_test_file_is_restored(repo, task):
 ], ids=["tests-conftest", "root-conftest", "pytest-ini-plugin", "new-pytest-ini"])
 def test_pytest_hooks_from_the_agent_are_removed(repo, task, cheat):
     write(repo, cheat)
-    assert run_and_grade(repo, task, protected=()).resolved  # the attack works when config is not reverted
+    assert report_rewritten(run_and_grade(repo, task, protected=()))  # the attack works when config is not reverted
     write(repo, cheat)
     result = run_and_grade(repo, task)
     assert not result.resolved and result.fail_to_pass.failure == F2P
@@ -179,7 +188,7 @@ def test_pytest_env_options_are_ignored(repo, task, monkeypatch):
     write(repo, {"evil.py": HOOK})
     monkeypatch.setenv("PYTEST_ADDOPTS", "-p evil")
     monkeypatch.setenv("PYTEST_PLUGINS", "evil")
-    assert run_and_grade(repo, task, without="unset PYTEST_ADDOPTS PYTEST_PLUGINS").resolved  # the attack works
+    assert report_rewritten(run_and_grade(repo, task, without="unset PYTEST_ADDOPTS PYTEST_PLUGINS"))  # it works
     assert not run_and_grade(repo, task).resolved
 
 
@@ -255,10 +264,14 @@ def test_task_without_tests_is_not_a_pass(repo, task):
     assert grade(empty, "", new_nonce()).reason == "task lists no FAIL_TO_PASS or PASS_TO_PASS tests"
 
 
-def synthetic_log(nonce: str, exit_code: int, status: str = "PASSED") -> str:
+def synthetic_log(nonce: str, exit_code: int, status: str = "PASSED", recorded: str = "") -> str:
+    """A log as the eval script writes it: ``status`` for every test in the report, ``recorded`` (default: the
+    same) for every test in the runner's record."""
     mark = markers(nonce)
     return "\n".join([mark["applied"], mark["start"], *(f"{status} {test}" for test in F2P + P2P), mark["end"],
-                      f"{mark['exit_code']}: {exit_code}", ""])
+                      f"{mark['exit_code']}: {exit_code}", mark["outcomes_start"],
+                      *(f"{nonce} {recorded or status} {test}" for test in F2P + P2P), f"{nonce} END {exit_code}",
+                      mark["outcomes_end"], ""])
 
 
 def test_all_passed_with_nonzero_exit_code_is_refused(task):
@@ -313,3 +326,279 @@ def test_output_without_final_newline_keeps_the_markers(repo, task):
     code = (repo / "calc.py").read_text() + "\nimport atexit\nimport sys\n\natexit.register(sys.stdout.write, 'tail')\n"
     write(repo, {"calc.py": code})
     assert run_and_grade(repo, task).resolved
+
+
+# --- a shadowed test runner, rewritten reports: the runner and its own record of outcomes ------------------
+
+UNSHADOW = "unshadow . tests || fail_reset"
+FAKE_PYTEST = ("import sys\n\nfor test in " + repr(F2P + P2P) + ":\n    print('PASSED ' + test)\nsys.exit(0)\n")
+REWRITE_REPORTS = ("import _pytest.reports\n\n_make = _pytest.reports.TestReport.from_item_and_call\n\n\n"
+                   "def _passed(item, call):\n    report = _make(item, call)\n"
+                   "    report.outcome, report.longrepr = 'passed', None\n    return report\n\n\n"
+                   "_pytest.reports.TestReport.from_item_and_call = staticmethod(_passed)\n")
+REGISTER_HOOK = ("import gc\n\nimport pytest\n\n\nclass _Cheat:\n    @pytest.hookimpl(hookwrapper=True)\n"
+                 "    def pytest_runtest_makereport(self, item, call):\n        report = (yield).get_result()\n"
+                 "        report.outcome, report.longrepr = 'passed', None\n\n\n"
+                 "next(o for o in gc.get_objects() if type(o).__name__ == 'Config').pluginmanager.register(_Cheat())\n")
+EXIT_ZERO = ("import atexit\nimport os\nimport sys\n\n\ndef _forge():\n"
+             "    print('\\n'.join('PASSED ' + test for test in " + repr(F2P + P2P) + "))\n"
+             "    sys.stdout.flush()\n    os._exit(0)\n\n\natexit.register(_forge)\n")
+
+
+@pytest.mark.parametrize("files", [{"pytest.py": FAKE_PYTEST},
+                                   {"pytest/__init__.py": FAKE_PYTEST, "pytest/__main__.py": FAKE_PYTEST}],
+                         ids=["module", "package"])
+def test_a_pytest_at_the_root_is_not_the_test_runner(repo, task, files):
+    write(repo, files)
+    direct = subprocess.run([sys.executable, "-m", "pytest", "-rA", *F2P], cwd=repo, capture_output=True, text=True)
+    assert direct.returncode == 0 and f"PASSED {F2P[0]}" in direct.stdout  # it fools a plain `python -m pytest`
+    kept = run_and_grade(repo, task, without=UNSHADOW)  # left in place, it is still never imported
+    assert not kept.resolved and kept.fail_to_pass.failure == F2P and kept.statuses[F2P[0]] == "FAILED"
+    assert (repo / next(iter(files))).exists()
+    log, nonce = evaluate(repo, task)
+    result = grade(task, log, nonce)
+    assert not result.resolved and result.fail_to_pass.failure == F2P and result.outcomes[F2P[0]] == "FAILED"
+    assert not (repo / "pytest").exists() and not (repo / "pytest.py").exists()
+    top = next(iter(files)).split("/")[0]
+    assert f"srl-swe grading: removed {top} (absent at the base commit, it would shadow the module pytest)" in log
+
+
+def test_modules_the_patch_adds_to_shadow_the_stdlib_are_removed(repo, task):
+    apply_gold(repo, task)
+    shadows = {"json.py": "raise SystemExit('shadowed json')\n", "tests/unittest/__init__.py": "",
+               "pluggy.cpython-311-x86_64-linux-gnu.so": "not a library\n"}
+    harmless = {"json.txt": "notes\n", "code/data.txt": "a folder without __init__ is no package\n",
+                "calc_extra/__init__.py": "", "calc_extra/random.py": "# not on the way to a test\n"}
+    write(repo, {**shadows, **harmless})
+    log, nonce = evaluate(repo, task)
+    assert grade(task, log, nonce).resolved
+    for path, module in (("json.py", "json"), ("tests/unittest", "unittest"),
+                         ("pluggy.cpython-311-x86_64-linux-gnu.so", "pluggy")):
+        assert not (repo / path).exists()
+        assert f"removed {path} (absent at the base commit, it would shadow the module {module})" in log
+    assert all((repo / path).exists() for path in harmless)
+
+
+def test_a_shadowing_module_in_a_package_folder_is_kept(repo, task):
+    apply_gold(repo, task)
+    write(repo, {"tests/__init__.py": "", "tests/json.py": "VALUE = 1\n"})  # tests/ never goes on sys.path
+    log, nonce = evaluate(repo, task)
+    assert grade(task, log, nonce).resolved and (repo / "tests/json.py").exists() and "removed" not in log
+
+
+@pytest.mark.parametrize("code", [REWRITE_REPORTS, REGISTER_HOOK, EXIT_ZERO],
+                         ids=["report-class", "hook-registered-at-import", "atexit-forgery-and-exit-0"])
+def test_reports_rewritten_by_the_code_under_test_are_caught(repo, task, code):
+    write(repo, {"calc.py": code + "\n\n" + BASE_FILES["calc.py"]})
+    assert report_rewritten(run_and_grade(repo, task))
+
+
+def test_a_rewriting_gold_patch_still_resolves(repo, task):
+    apply_gold(repo, task)  # rewriting reports is no crime in itself: every test really passes
+    write(repo, {"calc.py": REWRITE_REPORTS + "\n\n" + (repo / "calc.py").read_text()})
+    assert run_and_grade(repo, task).resolved
+
+
+KINDS = """import unittest
+
+import pytest
+
+
+def test_pass():
+    assert True
+
+
+def test_fail():
+    assert False
+
+
+class Case(unittest.TestCase):
+    def test_ok(self):
+        self.assertTrue(True)
+
+    def test_bad(self):
+        self.assertTrue(False)
+
+    @unittest.skip("no")
+    def test_skipped(self):
+        pass
+
+    @unittest.expectedFailure
+    def test_expected_failure(self):
+        self.assertTrue(False)
+
+
+@pytest.mark.xfail(reason="known")
+def test_xfail_marked():
+    assert False
+
+
+def test_xfail_call():
+    pytest.xfail("known")
+
+
+def test_skip_call():
+    pytest.skip("no")
+
+
+@pytest.fixture
+def broken():
+    raise RuntimeError("setup")
+
+
+def test_setup_error(broken):
+    pass
+
+
+@pytest.fixture
+def messy():
+    yield
+    raise RuntimeError("teardown")
+
+
+def test_teardown_error(messy):
+    pass
+
+
+@pytest.mark.parametrize("text", ["a b", "c"])
+def test_param(text):
+    assert text
+"""
+KIND_STATUSES = {
+    "test_pass": "PASSED", "test_fail": "FAILED", "Case::test_ok": "PASSED", "Case::test_bad": "FAILED",
+    "Case::test_skipped": "SKIPPED", "Case::test_expected_failure": "XFAIL", "test_xfail_marked": "XFAIL",
+    "test_xfail_call": "XFAIL", "test_skip_call": "SKIPPED", "test_setup_error": "ERROR",
+    "test_teardown_error": "ERROR", "test_param[a": "PASSED", "test_param[c]": "PASSED"}
+
+
+def kinds_task(base: dict, repo: Path) -> dict:
+    """A task whose tests end in every way pytest knows (tests/test_kinds.py)."""
+    ids = [f"tests/test_kinds.py::{name}" for name in KIND_STATUSES]
+    ids[ids.index("tests/test_kinds.py::test_param[a")] = "tests/test_kinds.py::test_param[a b]"
+    return {**base, "test_patch": diff_of(repo, {"tests/test_kinds.py": KINDS}), "FAIL_TO_PASS": ids,
+            "PASS_TO_PASS": []}
+
+
+def assert_both_channels_agree_on_every_kind(result: Grade) -> None:
+    expected = {f"tests/test_kinds.py::{name}": status for name, status in KIND_STATUSES.items()}
+    assert result.outcomes == expected
+    assert {test: status for test, status in result.statuses.items() if test in expected} == {
+        test: status for test, status in expected.items() if status != "SKIPPED"}  # -rA names skips by file:line
+
+
+def test_the_runners_record_matches_pytests_report_on_honest_tests(repo, task):
+    result = run_and_grade(repo, kinds_task(task, repo))
+    assert_both_channels_agree_on_every_kind(result)
+    assert result.reason.startswith("FAIL_TO_PASS failed")
+
+
+def test_the_runner_keeps_python_m_pytest_semantics(repo, task):
+    """The root is at the front of sys.path for the code under test, as with `python -m pytest` (behind the test
+    folder pytest itself inserts); the runner's own folder is not on it."""
+    probe = ("import os\nimport sys\n\n\ndef test_divide():\n    assert sys.path[:2] == [os.getcwd() + '/tests', "
+             "os.getcwd()]\n    assert not any('grading-' in path for path in sys.path)\n")
+    checked = {**task, "test_patch": diff_of(repo, {**TEST_FILES, "tests/test_divide.py": probe})}
+    apply_gold(repo, task)
+    assert run_and_grade(repo, checked).resolved
+
+
+def test_the_runner_is_python_3_6_syntax():
+    import ast
+
+    from srl_swe import grading_plugin
+
+    ast.parse(Path(grading_plugin.__file__).read_text(), feature_version=(3, 6))
+
+
+def test_the_runners_record_must_agree(task):
+    nonce = new_nonce()
+    mark = markers(nonce)
+    honest = synthetic_log(nonce, 0)
+    assert grade(task, honest, nonce).resolved
+
+    rewritten = grade(task, synthetic_log(nonce, 0, recorded="FAILED"), nonce)
+    assert not rewritten.resolved and rewritten.reason == (
+        f"FAIL_TO_PASS passed by the pytest report but not by the grading runner's record: {F2P[0]} (FAILED), "
+        f"{F2P[1]} (FAILED); the report was rewritten or disagrees")
+    assert rewritten.fail_to_pass.failure == F2P and rewritten.pass_to_pass.failure == P2P
+
+    unrecorded = grade(task, honest.replace(f"{nonce} PASSED {P2P[0]}\n", ""), nonce)
+    assert not unrecorded.resolved and f"{P2P[0]} (no record)" in unrecorded.reason
+    nothing = grade(task, "\n".join(line for line in honest.split("\n") if " PASSED " not in line), nonce)
+    assert nothing.reason.startswith("the grading runner recorded no test")
+
+    rerun = synthetic_log(nonce, 0, recorded="FAILED").replace(
+        mark["outcomes_end"], "".join(f"{nonce} PASSED {test}\n" for test in F2P + P2P) + mark["outcomes_end"])
+    assert grade(task, rerun, nonce).resolved  # a test's last record counts, as a rerun plugin leaves it
+    twins = honest.replace(f"{nonce} PASSED {F2P[0]}", f"{nonce} PASSED {F2P[0]}[a b]\n{nonce} FAILED {F2P[0]}[a c]")
+    assert grade(task, twins, nonce).outcomes[f"{F2P[0]}[a"] == "FAILED"  # ids cut to one key: the worst counts
+
+    other = new_nonce()
+    foreign = synthetic_log(nonce, 0, recorded="FAILED").replace(f"{nonce} FAILED", f"{other} PASSED")
+    assert grade(task, foreign, nonce).reason.startswith("the grading runner recorded no test")  # not this run's
+
+    assert grade(task, honest.replace(f"{nonce} END 0\n", ""), nonce).reason.startswith(
+        "the grading runner recorded no end of the test session")
+    assert grade(task, honest.split(mark["outcomes_start"])[0], nonce).reason == (
+        "no record of test outcomes from the grading runner")
+    assert "forged" in grade(task, honest + mark["outcomes_start"] + "\n", nonce).reason
+    assert grade(task, honest.replace(f"{nonce} END 0", f"{nonce} END 1"), nonce).reason == (
+        "pytest returned 1 but the test process exited 0: the exit code was rewritten")
+
+
+def test_scratch_must_be_outside_the_repository(task):
+    for scratch in ("relative/dir", "/testbed", "/testbed/.cache"):
+        with pytest.raises(ValueError, match="scratch"):
+            eval_script(task, new_nonce(), scratch=scratch)
+
+
+# --- the same in Docker: the base image (Debian bookworm, python3.11, python3-pytest) ------------------------
+
+def docker_repo(image: str):
+    """A fresh container of ``image`` whose /testbed holds BASE_FILES at the commit ``commit_base`` makes."""
+    from srl_swe.sandbox.docker import DockerSandbox
+    from srl_swe.sandbox.local import BASE_COMMIT_ENV
+
+    sandbox = DockerSandbox(image)
+    for name, text in BASE_FILES.items():
+        sandbox.write_file(f"{sandbox.workdir}/{name}", text)
+    env = " ".join(f"{name}={shlex.quote(value)}" for name, value in BASE_COMMIT_ENV.items())
+    made = sandbox.run(f"cd {sandbox.workdir} && git init -q -b main && git add -A && {env} git commit -q -m base")
+    assert made.exit_code == 0, made.output
+    return sandbox
+
+
+@pytest.fixture
+def docker_task(tmp_path, task, repo):
+    from srl_swe.sandbox.local import commit_base
+
+    same = tmp_path / "same"
+    write(same, BASE_FILES)
+    return SweTask(problem_statement="divide multiplies", **{**task, "base_commit": commit_base(same)})
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("extra, resolved, reason", [
+    ({}, True, ""),
+    ({"pytest.py": FAKE_PYTEST, "json.py": "raise SystemExit('shadowed')\n"}, True, ""),
+    ({"pytest.py": FAKE_PYTEST}, False, "FAIL_TO_PASS failed"),
+    ({"calc.py": REWRITE_REPORTS + "\n\n" + BASE_FILES["calc.py"]}, False, "the report was rewritten"),
+    ({"calc.py": REGISTER_HOOK + "\n\n" + BASE_FILES["calc.py"]}, False, "the report was rewritten"),
+], ids=["gold", "gold-with-shadows", "pytest-module", "report-class", "hook-registered-at-import"])
+def test_grading_in_the_base_image(docker_client, base_image, repo, docker_task, extra, resolved, reason):
+    from srl_swe.agent import grade_patch
+
+    patch = diff_of(repo, {**(GOLD_FILES if resolved else {}), **extra})
+    result = grade_patch(docker_task, patch, lambda: docker_repo(base_image))
+    assert result.resolved is resolved and reason in result.reason
+    if not resolved:
+        assert result.outcomes[F2P[0]] == "FAILED"
+
+
+@pytest.mark.docker
+def test_the_runners_record_matches_pytests_report_in_the_base_image(docker_client, base_image, repo, docker_task):
+    from srl_swe.agent import grade_patch
+
+    task = SweTask(**{**docker_task.model_dump(by_alias=True), **kinds_task({}, repo)})
+    result = grade_patch(task, "", lambda: docker_repo(base_image))
+    assert_both_channels_agree_on_every_kind(result)
