@@ -34,8 +34,9 @@ What the script defends against, and how:
   one of these files (rare in SWE-bench) grades as not resolved; pass ``protected=`` to narrow the list.
   ``PYTEST_ADDOPTS`` and ``PYTEST_PLUGINS`` are unset, and ``__pycache__`` folders are removed so no
   bytecode compiled from an edited test can stand in for the reverted source.
-- **Git tricks.** Files are restored with ``git cat-file`` (no hooks, no smudge filters), git runs with
-  ``core.hooksPath=/dev/null`` and ``--no-replace-objects``.
+- **Git tricks.** Files are restored with ``git cat-file`` (no hooks, no smudge filters), git runs as
+  ``srl_swe.sandbox.base.SAFE_GIT_FUNCTION`` (no hooks, fsmonitor, attribute file or replace refs; the
+  root's own .git and work tree; each command killed after 300 s).
 - **A shadowed test runner.** pytest does not run as ``python -m pytest`` from the root (which makes a
   ``pytest.py`` of the patch the test runner) but through a runner script the eval script writes to a
   folder of its own outside the repository: it imports pytest, pluggy and what they import while nothing of
@@ -101,6 +102,8 @@ from swebench.harness.log_parsers import PARSER_REGISTRY
 from swebench.types import TestSpec
 from swebench.utils import generate_heredoc_delimiter
 from unidiff import PatchSet  # swebench's own patch parser (a dependency of swebench)
+
+from srl_swe.sandbox.base import SAFE_GIT_FUNCTION
 
 PROTECTED_NAMES = ("conftest.py", "pytest.ini", ".pytest.ini", "tox.ini", "setup.cfg", "pyproject.toml")
 """Files that configure pytest; reverted to base in every directory from the root to each test file."""
@@ -201,7 +204,7 @@ def eval_script(task: Any, nonce: str, workdir: str = "/testbed", python: str = 
         "unset PYTEST_ADDOPTS PYTEST_PLUGINS",
         f"fail_reset() {{ echo {mark['reset_failed']}; exit 1; }}",
         f"cd -- {shlex.quote(workdir)} || fail_reset",
-        _RESTORE.replace("@BASE@", shlex.quote(base)),
+        _RESTORE.replace("@BASE@", shlex.quote(base)).replace("@GIT@", SAFE_GIT_FUNCTION),
         'g cat-file -e "$base^{commit}" || fail_reset',
         *_restore_lines(patch_paths + _config_paths(test_folders, tuple(protected))),
         "find . -name .git -prune -o -name __pycache__ -type d -prune -exec rm -rf -- {} + || fail_reset",
@@ -259,7 +262,7 @@ def grade(task: Any, log: str, nonce: str) -> Grade:
 # --- script pieces ---------------------------------------------------------------------------------
 
 _RESTORE = r"""base=@BASE@
-g() { git -c core.hooksPath=/dev/null --no-replace-objects "$@"; }
+@GIT@
 restore() {  # $1 ends as it is at $base (file, executable or symlink), or absent when $base lacks it
   local mode
   mode=$(g ls-tree -z "$base" -- "$1" | cut -d' ' -f1) || return 1

@@ -36,6 +36,7 @@ BASE_COMMIT_ENV = {
     "GIT_AUTHOR_DATE": "2025-01-01T00:00:00+00:00", "GIT_COMMITTER_DATE": "2025-01-01T00:00:00+00:00",
 }
 """The bundled repositories' base commit recipe (sandboxes/README.md): same files → same hash."""
+KILL_ROUNDS = 50
 
 
 def commit_base(path: Path) -> str:
@@ -99,11 +100,16 @@ class LocalSandbox:
         return _PipeStream(process)
 
     def _kill_tree(self, shell_pid: int, include_shell: bool) -> None:
-        for pid in _descendants(shell_pid) + ([shell_pid] if include_shell else []):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        """SIGKILL the shell's processes, scanning again until none is left: a process forked while one
+        scan ran would otherwise escape it (as the Docker keeper does, at most ``KILL_ROUNDS`` scans)."""
+        for _ in range(KILL_ROUNDS):
+            pids = _descendants(shell_pid)
+            if not pids:
+                break
+            for pid in pids:
+                _kill(pid)
+        if include_shell:
+            _kill(shell_pid)
 
     def run(self, command: str, timeout: float = DEFAULT_TIMEOUT_S,
             max_output: int = DEFAULT_MAX_OUTPUT) -> CommandResult:
@@ -149,6 +155,13 @@ class LocalSandbox:
         self.close()
 
 
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
 def _descendants(pid: int) -> list[int]:
     """Every descendant of ``pid`` and every process of its session (Linux /proc): double forks that
     were reparented are still in the shell's session, only ``setsid`` escapes."""
@@ -159,6 +172,8 @@ def _descendants(pid: int) -> list[int]:
             try:
                 fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
             except (OSError, IndexError):
+                continue
+            if fields[0] == "Z":  # already dead, waiting to be reaped
                 continue
             children.setdefault(int(fields[1]), []).append(int(entry.name))
             if int(fields[3]) == pid and int(entry.name) != pid:
