@@ -3,9 +3,12 @@
 Each rollout replays a hostile command first (a background fork bomb, a CPU spin, a gigabyte of output,
 a clean filter that never ends, a 60 s sleep, a memory bomb — cycled over the tasks), then applies the
 gold patch and submits; it is graded in a fresh container by our grader. The harness held when every
-rollout ends (none runs past ``HANG_S``), none is an error, every one is resolved and no container is
-left. The baseline is the same rollouts without the hostile command, in the same run, with 8 workers:
-``slowdown`` is the hostile run's wall time over it. Needs a Docker engine. JSON on the last line.
+rollout ends (none runs past ``HANG_S``), none is an error and no container is left; a rollout is
+resolved unless its own hostile command broke its sandbox for the steps after it (a background fork bomb
+holds every pid, so ``git apply`` cannot start; a clean filter that never ends stalls ``git apply`` until
+its command timeout), which ``resolved_by_hostile_command`` shows. The baseline is the same rollouts
+without the hostile command, in the same run, with 8 workers: ``slowdown`` is the hostile run's wall time
+over it. Needs a Docker engine. JSON on the last line.
 
     python bench/hostile_load.py [--runs 3] [--workers 8,16] [--copies 2]
 """
@@ -71,7 +74,11 @@ def one_run(refs, workers: int, hostile: bool, out: Path, client) -> dict:
                          AgentLimits(command_timeout=10, max_seconds=120), workers, on_done=done)
     seconds = time.perf_counter() - started
     left = len(client.containers.list(all=True, filters={"label": f"srl-swe.run={run_id}"}))
+    kinds = {ref.task.instance_id: HOSTILE[i % len(HOSTILE)][:24] if hostile else "none" for i, ref in enumerate(refs)}
+    by_kind = {kind: f"{sum(kinds[i] == kind for i in report.resolved)}/{sum(k == kind for k in kinds.values())}"
+               for kind in dict.fromkeys(kinds.values())}
     return {"seconds": round(seconds, 1), "rollouts": len(refs), "resolved": len(report.resolved),
+            "resolved_by_hostile_command": by_kind,
             "errors": len(report.errors), "error_reasons": sorted(set(report.errors.values()))[:3],
             "hangs": sum(1 for s in finished.values() if s > HANG_S) + len(refs) - len(finished),
             "containers_left": left}

@@ -193,6 +193,37 @@ def test_a_garbage_collection_never_closes_a_live_sandbox_socket(base_image, doc
     assert sandbox.keeper.sock.fileno() == -1 and sandbox.shell.stream is None, "close() released both"
 
 
+def test_rollouts_leave_no_descriptor_open_and_survive_high_descriptor_numbers(textkit):
+    """Under 8-16 workers, rollouts failed with "filedescriptor out of range in select()": each sandbox's
+    docker client kept its pooled connections open until a garbage collection (10 descriptors a rollout),
+    and select cannot wait on a descriptor above 1023. Now the client closes with its sandbox, and waits
+    use poll."""
+    import os
+    import resource
+
+    def open_descriptors() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    before = open_descriptors()
+    for _ in range(3):
+        with DockerSandbox(textkit.task.image, base_commit=textkit.task.base_commit) as sandbox:
+            sandbox.run("echo hi")
+            sandbox.diff()
+    assert open_descriptors() == before, "a rollout left descriptors open"
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 2048:  # room for 1,100 more descriptors, as a long-running process may well have
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(4096, hard), hard))
+    padding = [os.open("/dev/null", os.O_RDONLY) for _ in range(1100)]
+    try:
+        with DockerSandbox(textkit.task.image, base_commit=textkit.task.base_commit) as sandbox:
+            assert sandbox.shell.stream.sock.fileno() > 1023
+            assert sandbox.run("echo high").output == "high\n"
+            assert sandbox.run("sleep 30", timeout=1).timed_out
+    finally:
+        for fd in padding:
+            os.close(fd)
+
+
 # --- probes that already held: they stay held ---------------------------------------------------------
 
 def test_the_gold_patch_is_still_resolved_through_the_whole_harness(textkit, tmp_path):

@@ -15,7 +15,6 @@ from __future__ import annotations
 import atexit
 import base64
 import os
-import select
 import shlex
 import signal
 import socket
@@ -38,7 +37,7 @@ from srl_swe.sandbox.base import (
     hide_future_history,
     in_workdir,
 )
-from srl_swe.sandbox.shell import KILL_GRACE_S, ShellSession
+from srl_swe.sandbox.shell import KILL_GRACE_S, ShellSession, readable
 
 LABEL = "srl-swe"
 STATE_DIR = "/tmp/.srl-swe"
@@ -104,10 +103,9 @@ class _SocketStream:
                 continue
             if frame is not None:
                 return frame[1]
-            if self.sock.fileno() == -1:  # select would raise ValueError: say what it is
+            if self.sock.fileno() == -1:  # poll would raise ValueError: say what it is
                 raise ConnectionError("the connection to the container was closed")
-            ready, _, _ = select.select([self.sock], [], [], timeout)
-            if not ready:
+            if not readable(self.sock, timeout):
                 return None
             data = self.sock.recv(1 << 16)
             if not data:
@@ -154,6 +152,9 @@ class DockerSandbox:
 
         exit_on_sigterm()
         self.client = client or docker.from_env(timeout=120)
+        self.own_client = client is None
+        """Closed with the sandbox: left to the garbage collector, each client's pooled connections pile up
+        (10 descriptors a rollout) faster than it collects them under load."""
         self.workdir, self.base_commit, self.python, self.scratch = workdir, base_commit, "python3", STATE_DIR
         self.run_id = run_id or uuid.uuid4().hex[:12]
         try:
@@ -165,6 +166,8 @@ class DockerSandbox:
                 security_opt=["no-new-privileges"], environment={"PAGER": "cat", "GIT_PAGER": "cat"},
             )
         except docker.errors.DockerException as exc:
+            if self.own_client:
+                self.client.close()
             raise SandboxError(f"could not start a container from {image!r}: {exc}") from exc
         with _live_lock:
             _live[self.container.id] = self
@@ -297,6 +300,8 @@ class DockerSandbox:
             self.container.remove(force=True, v=True)
         except Exception:  # already gone (engine restarted, pruned): nothing left to release
             pass
+        if self.own_client:
+            self.client.close()
 
     def __enter__(self) -> DockerSandbox:
         return self

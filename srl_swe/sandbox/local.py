@@ -28,7 +28,7 @@ from srl_swe.sandbox.base import (
     hide_future_history,
     in_workdir,
 )
-from srl_swe.sandbox.shell import ShellSession
+from srl_swe.sandbox.shell import ShellSession, readable
 
 BASE_COMMIT_ENV = {
     "GIT_AUTHOR_NAME": "srl-swe", "GIT_AUTHOR_EMAIL": "srl-swe@localhost",
@@ -58,10 +58,7 @@ class _PipeStream:
         self.process.stdin.flush()
 
     def recv(self, timeout: float) -> bytes | None:
-        import select
-
-        ready, _, _ = select.select([self.process.stdout], [], [], timeout)
-        if not ready:
+        if not readable(self.process.stdout, timeout):
             return None
         return os.read(self.process.stdout.fileno(), 1 << 16)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import select
 import time
 from collections.abc import Callable
 from typing import Protocol
@@ -31,6 +32,14 @@ class Stream(Protocol):
         """Bytes available within ``timeout`` seconds; None if none came; b"" at end of stream."""
 
     def close(self) -> None: ...
+
+
+def readable(source, timeout: float) -> bool:
+    """Whether ``source`` (a socket or file, anything with ``fileno()``) has data, or its end, within
+    ``timeout`` seconds. poll, not select: a busy process's descriptors go past select's limit of 1023."""
+    poller = select.poll()
+    poller.register(source, select.POLLIN | select.POLLPRI)
+    return bool(poller.poll(max(0.0, timeout) * 1000))
 
 
 class OutputCap:
