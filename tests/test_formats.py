@@ -1,5 +1,5 @@
 """Every importer on a fixture written in that tool's real schema (trajectories/examples/), checked
-against the exact steps expected (tests/fixtures/expected_formats.json)."""
+against the exact steps expected (tests/fixtures/expected_*.json)."""
 
 import json
 from pathlib import Path
@@ -15,7 +15,9 @@ from srl_swe.formats.sources import read_records
 from srl_swe.steps import StepOptions, step_examples
 
 EXAMPLES = Path(__file__).parent.parent / "trajectories" / "examples"
-EXPECTED = json.loads((Path(__file__).parent / "fixtures" / "expected_formats.json").read_text())
+EXPECTED = [entry for path in sorted((Path(__file__).parent / "fixtures").glob("expected_*.json"))
+            for entry in json.loads(path.read_text())]
+"""Every ``tests/fixtures/expected_*.json``: one file per format or per defect class."""
 FORMAT_OF_FILE = {"swe_agent": "swe-agent", "mini": "mini-swe-agent", "openhands": "openhands", "swe_gym": "swe-gym",
                   "swe_smith": "swe-smith", "nebius": "nebius", "r2e": "r2e-gym", "openai": "openai-chat", "s1k": "s1k"}
 
@@ -35,7 +37,8 @@ def records():
 
 @pytest.mark.parametrize("expected, source, record", list(records()))
 def test_importer_gives_the_expected_steps(expected, source, record):
-    name = next(fmt for prefix, fmt in FORMAT_OF_FILE.items() if expected["file"].startswith(prefix))
+    name = expected.get("format") or next(fmt for prefix, fmt in FORMAT_OF_FILE.items()
+                                          if expected["file"].startswith(prefix))
     assert detect_format(record) == name
     if expected.get("skip"):
         with pytest.raises(BadRecord):
