@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from srl_swe.budget import BudgetError
 from srl_swe.collect import Tally, collect_import, load_report
 from srl_swe.formats import FORMATS
 from srl_swe.steps import StepFolderError, StepOptions, build_step_dataset, check_output_folder
@@ -45,7 +46,8 @@ def collect(
         "--resolved-only/--all", help="keep only trajectories known to resolve their task")] = True,
     strict: Annotated[bool, typer.Option(help="any skipped record fails the run (output left untouched)")] = False,
     report: Annotated[Path | None, typer.Option(
-        help="SWE-bench evaluation report (resolved_ids …) that says which instances were resolved")] = None,
+        help="SWE-bench results that say which instances were resolved: a run summary, an experiments "
+             "results.json, a per-instance report.json, or a folder of them")] = None,
     tasks: Annotated[Path | None, typer.Option(
         help="live collection: a sandbox folder (sandboxes/NAME) or a SWE-bench-format JSONL/Parquet")] = None,
     expert: Annotated[str, typer.Option(
@@ -190,6 +192,90 @@ def _reasons(counter, name: str) -> str:
     return "\n".join(f"{count} {reason}" for reason, count in items) or "0"
 
 
+@app.command("audit")
+def audit_command(
+    inputs: Annotated[list[Path], typer.Argument(help="canonical trajectory JSONL files")],
+    as_json: Annotated[bool, typer.Option("--json", help="write the full report as JSON (to stdout, or -o)")] = False,
+    out: Annotated[Path | None, typer.Option("-o", "--out", help="JSON report file (implies --json)")] = None,
+    show: Annotated[int, typer.Option(min=0, help="flagged trajectories listed with their findings")] = 20,
+) -> None:
+    """Screen expert trajectories for what should not be imitated: a table per flag, the flagged steps.
+
+    Exits 0 whatever it finds (it reports, it does not judge; leave flags out with steps --exclude);
+    bad lines are reported as file:line and counted; a missing file is exit 2."""
+    from srl_swe.audit import Summary, audit_files
+
+    missing = [str(path) for path in inputs if not path.is_file()]
+    if missing:
+        raise typer.BadParameter(f"no such file: {', '.join(missing)}")
+    summary, reports, skipped = Summary(), [], []
+    with _progress() as progress:
+        task = progress.add_task("auditing", total=None)
+        for report in audit_files(inputs, on_skip=lambda where, why: skipped.append({"where": where, "reason": why})):
+            summary.add(report)
+            if as_json or out is not None or (report.findings and len(reports) < show):
+                reports.append(report)
+            progress.advance(task)
+    for item in skipped[:MAX_PRINTED_SKIPS]:
+        console.print(f"[yellow]skipped[/yellow] {item['where']}: {item['reason']}", highlight=False, soft_wrap=True)
+    _print_audit(summary, [r for r in reports if r.findings][:show], len(skipped))
+    if as_json or out is not None:
+        _write_audit_json(summary, reports, skipped, out)
+
+
+def _print_audit(summary, reports, skipped: int) -> None:
+    from srl_swe.audit import FLAGS
+
+    table = Table(title=f"audit: {summary.flagged} of {summary.trajectories} trajectories flagged "
+                        f"({summary.steps} steps, {skipped} bad lines skipped)")
+    for column in ("flag", "drops", "trajectories", "steps", "meaning"):
+        table.add_column(column, justify="right" if column in ("trajectories", "steps") else "left")
+    for name, info in FLAGS.items():
+        counts = summary.by_flag[name]
+        table.add_row(name, info.drops, str(counts["trajectories"]), str(counts["steps"]), info.meaning)
+    console.print(table)
+    for report in reports:
+        console.print(f"{report.trajectory_id} ({report.source or report.instance_id}):", style="bold",
+                      markup=False, highlight=False, soft_wrap=True)
+        for finding in report.findings[:MAX_FINDINGS_SHOWN]:
+            where = f"step {finding.step}" if finding.step is not None else "trajectory"
+            console.print(f"  {where} {finding.flag}: {finding.reason}", markup=False, highlight=False, soft_wrap=True)
+        if len(report.findings) > MAX_FINDINGS_SHOWN:
+            console.print(f"  … {len(report.findings) - MAX_FINDINGS_SHOWN} more (--json lists all)")
+
+
+MAX_FINDINGS_SHOWN = 8
+
+
+def _write_audit_json(summary, reports, skipped: list[dict[str, str]], out: Path | None) -> None:
+    import dataclasses
+    import json
+    import sys
+
+    document = {"summary": dataclasses.asdict(summary), "skipped": skipped,
+                "trajectories": [report.to_dict() for report in reports]}
+    if out is None:
+        sys.stdout.write(json.dumps(document, ensure_ascii=False) + "\n")
+        return
+    try:
+        with atomic_output(out) as handle:
+            json.dump(document, handle, ensure_ascii=False, indent=1)
+    except OSError as exc:
+        _error_exit(f"cannot write {out}: {exc.strerror or exc}; {_untouched(out)}")
+    console.print(f"report written to {out}")
+
+
+def _flag_names(value: str) -> list[str]:
+    """Comma-separated audit flag names; BadParameter (exit 2) naming any unknown one."""
+    from srl_swe.audit import FLAGS, unknown_flags
+
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    if unknown_flags(names):
+        raise typer.BadParameter(f"unknown flag(s) {', '.join(unknown_flags(names))}; known: {', '.join(FLAGS)}",
+                                 param_hint="'--exclude'")
+    return names
+
+
 @app.command()
 def steps(
     inputs: Annotated[list[Path], typer.Argument(help="canonical trajectory JSONL files")],
@@ -199,6 +285,13 @@ def steps(
     targets: Annotated[str, typer.Option(help="'paper': steps 1…N-1 are targets; 'all': 1…N")] = "paper",
     max_observation_chars: Annotated[int, typer.Option(help="observation budget (head + tail kept)")] = 8000,
     title_hint: Annotated[bool, typer.Option(help="math: show the next step's title (paper footnote 1)")] = False,
+    exclude: Annotated[str, typer.Option(help="audit flags to leave out, comma-separated (see srl-swe audit): a "
+                                              "step flag drops the step as a target, a trajectory flag the "
+                                              "trajectory")] = "",
+    tokenizer: Annotated[str | None, typer.Option(help="a model folder or Hub id whose tokenizer counts prompt "
+                                                       "tokens: fit every prompt to the budget")] = None,
+    max_prompt_tokens: Annotated[int | None, typer.Option(min=1, help="prompt budget in tokens (needs --tokenizer;"
+                                                          " default: the model's context - 2048)")] = None,
 ) -> None:
     """Build the step-wise SRL dataset (Parquet) and the SFT view from canonical trajectories.
 
@@ -208,7 +301,8 @@ def steps(
         raise typer.BadParameter(f"no such file: {', '.join(missing)}")
     try:
         options = StepOptions(history=_history(history), targets=targets,
-                              max_observation_chars=max_observation_chars, title_hint=title_hint)
+                              max_observation_chars=max_observation_chars, title_hint=title_hint,
+                              exclude=_flag_names(exclude), tokenizer=tokenizer, max_prompt_tokens=max_prompt_tokens)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     try:
@@ -221,6 +315,8 @@ def steps(
             task = progress.add_task("building steps", total=None)
             counts = build_step_dataset(inputs, out, options, on_trajectory=lambda: progress.advance(task),
                                         on_skip=lambda where, why: skipped.append(f"{where}: {why}"))
+    except BudgetError as exc:
+        raise typer.BadParameter(str(exc), param_hint="'--tokenizer'") from None
     except StepFolderError as exc:
         _error_exit(str(exc))
     except OSError as exc:  # a full disk: the new folder is removed, the old one untouched
@@ -229,7 +325,19 @@ def steps(
         console.print(f"[yellow]skipped[/yellow] {message}", highlight=False, soft_wrap=True)
     summary = (f"{counts['trajectories']} trajectories → {counts['examples']} step examples ({counts['too_short']} "
                f"too short to give one; {len(skipped)} bad lines skipped) in {out}/")
+    if options.exclude:
+        summary += (f"; --exclude {','.join(options.exclude)}: {counts['excluded_trajectories']} trajectories and "
+                    f"{counts['excluded_steps']} step targets left out")
+    if "prompt_budget" in counts:
+        summary += "; " + _budget_summary(counts["prompt_budget"])
     console.print(summary, soft_wrap=True)
+
+
+def _budget_summary(budget: dict) -> str:
+    """One line of what the prompt budget did (``srl_swe.budget.BudgetCounts.summary``)."""
+    return (f"prompt budget {budget['max_prompt_tokens']} tokens: {budget['trimmed_history']} trimmed history, "
+            f"{budget['trimmed_observation']} trimmed observations, {budget['trimmed_problem']} trimmed the problem "
+            f"statement, {budget['dropped']} dropped")
 
 
 def _history(value: str) -> int | str | None:

@@ -50,18 +50,87 @@ class Tally:
 
 
 def load_report(path: Path) -> dict[str, bool]:
-    """instance_id → resolved from a SWE-bench evaluation summary (``resolved_ids``, ``unresolved_ids``,
-    ``error_ids``, ``empty_patch_ids``), as swebench's ``run_evaluation`` and sb-cli write it."""
+    """instance_id → resolved from SWE-bench evaluation results, in every shape the tools write:
+
+    - a run summary — swebench ``run_evaluation``'s ``MODEL.RUN_ID.json``, sb-cli's ``SUBSET__SPLIT__RUN.json``:
+      ``resolved_ids`` are True; ``unresolved_ids``, ``error_ids``, ``empty_patch_ids`` False;
+    - the experiments repositories' ``results/results.json``: ids in ``resolved`` are True, ids in any other
+      list False (``no_generation``, ``no_logs``; before v2 also ``generated``, ``applied``, ``test_errored`` …,
+      which include the resolved ones), also per repository (``{repo: {category: [ids]}}``);
+    - per-instance reports ``{instance_id: {"resolved": bool, …}}`` — swebench's
+      ``logs/run_evaluation/RUN/MODEL/ID/report.json``, the experiments' ``per_instance_details.json``;
+    - a folder: every ``report.json`` under it, merged.
+
+    Instances a file does not name stay unknown (a v2 ``results.json`` names only resolved ones and the two
+    failure kinds; incomplete runs are not graded). ValueError naming the file for anything else."""
+    path = Path(path)
+    if not path.is_dir():
+        return _report_verdicts(path, _read_report(path))
+    verdicts: dict[str, bool] = {}
+    reports = sorted(path.rglob("report.json"))
+    if not reports:
+        raise ValueError(f"{path}: a report folder needs per-instance report.json files under it; none found")
+    for report in reports:
+        verdicts.update(_report_verdicts(report, _read_report(report)))
+    return verdicts
+
+
+_REPORT_SHAPES = ("expected a run summary ('resolved_ids': [...]), an experiments results.json "
+                  "('resolved': [...]) or per-instance reports ({instance_id: {'resolved': true}})")
+
+
+def _read_report(path: Path) -> object:
     try:
-        report = json.loads(Path(path).read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"{path}: not a readable JSON report ({exc})") from None
-    if not isinstance(report, dict) or not isinstance(report.get("resolved_ids"), list):
-        raise ValueError(f"{path}: a SWE-bench report needs a 'resolved_ids' list")
-    verdicts = {str(i): False for key in ("unresolved_ids", "error_ids", "empty_patch_ids")
-                for i in report.get(key) or []}
-    verdicts.update({str(i): True for i in report["resolved_ids"]})
+
+
+def _report_verdicts(path: Path, report: object) -> dict[str, bool]:
+    """The verdicts of one decoded report file, by its shape (see :func:`load_report`)."""
+    if not isinstance(report, dict) or not report:
+        raise ValueError(f"{path}: not a SWE-bench report: {_REPORT_SHAPES}")
+    if "resolved_ids" in report:
+        lists = {key: _ids(path, report, key) for key in ("unresolved_ids", "error_ids", "empty_patch_ids")}
+        return _verdicts(_ids(path, report, "resolved_ids"), *lists.values())
+    if "resolved" in report:
+        return _category_verdicts(path, report)
+    entries = list(report.values())
+    if all(isinstance(entry, dict) and isinstance(entry.get("resolved"), list) for entry in entries):
+        verdicts: dict[str, bool] = {}
+        for repo, categories in report.items():
+            verdicts.update(_category_verdicts(path, categories, f"{repo}."))
+        return verdicts
+    if all(isinstance(entry, dict) and "resolved" in entry for entry in entries):
+        return {str(iid): _instance_verdict(path, iid, entry["resolved"]) for iid, entry in report.items()}
+    raise ValueError(f"{path}: not a SWE-bench report: {_REPORT_SHAPES}")
+
+
+def _category_verdicts(path: Path, report: dict, where: str = "") -> dict[str, bool]:
+    others = [_ids(path, report, key, where) for key, value in report.items()
+              if key != "resolved" and isinstance(value, list)]
+    return _verdicts(_ids(path, report, "resolved", where), *others)
+
+
+def _verdicts(resolved: list[str], *failed: list[str]) -> dict[str, bool]:
+    verdicts = {iid: False for ids in failed for iid in ids}
+    verdicts.update(dict.fromkeys(resolved, True))
     return verdicts
+
+
+def _ids(path: Path, report: dict, key: str, where: str = "") -> list[str]:
+    value = report.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(iid, str) for iid in value):
+        raise ValueError(f"{path}: '{where}{key}' should be a list of instance ids")
+    return value
+
+
+def _instance_verdict(path: Path, instance_id: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{path}: 'resolved' of {instance_id} should be true or false, got {str(value)[:40]!r}")
+    return value
 
 
 def keep_reason(trajectory: Trajectory, resolved_only: bool) -> str | None:

@@ -13,7 +13,9 @@ Choices where the paper is silent (written down in the README):
   (``title_hint``, the paper's footnote 1).
 
 The examples are written to ``DIR/steps.parquet`` in row groups as they are built, so memory stays
-bounded at any scale; the SFT view goes to ``DIR/sft.parquet`` (see ``srl_swe.sft_view``). The folder
+bounded at any scale. Given a tokenizer, every prompt is fitted to a budget in tokens (``srl_swe.budget``:
+older history, then observations, then the problem statement are trimmed, or the example is dropped), and
+the counts go to ``manifest.json``. The SFT view goes to ``DIR/sft.parquet`` (see ``srl_swe.sft_view``). The folder
 is built beside ``DIR`` and swapped in whole, so a failed run (a full disk) leaves the old one intact.
 """
 
@@ -27,10 +29,12 @@ from typing import Annotated, Any, Literal
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from srl_swe import prompts
 from srl_swe.actions import action_text
+from srl_swe.audit import FLAGS, audit, exclusion, unknown_flags
+from srl_swe.budget import PromptBudget, load_budget
 from srl_swe.sft_view import sft_row
 from srl_swe.trajectory import (
     MathTask,
@@ -73,6 +77,28 @@ class StepOptions(BaseModel):
     targets: Literal["paper", "all"] = "paper"
     max_observation_chars: int = Field(8000, ge=200)
     title_hint: bool = False
+    tokenizer: str | None = None
+    """The tokenizer (a model folder or Hub id) that counts prompt tokens for the budget; None: no budget."""
+    max_prompt_tokens: int | None = Field(None, gt=0)
+    """The prompt budget in tokens (``srl_swe.budget``; needs ``tokenizer``); None: the context of the model
+    at ``tokenizer`` minus ``budget.DEFAULT_COMPLETION_TOKENS``."""
+    exclude: list[str] = Field(default_factory=list)
+    """Audit flags (``srl_swe.audit.FLAGS``) whose steps are not targets or whose trajectories are left out;
+    a trajectory with an excluded step is also left out of the SFT view, which trains on every turn."""
+
+    @field_validator("max_prompt_tokens")
+    @classmethod
+    def _counted(cls, value: int | None, info) -> int | None:
+        if value is not None and not info.data.get("tokenizer"):
+            raise ValueError("max_prompt_tokens: needs a tokenizer to count the tokens with")
+        return value
+
+    @field_validator("exclude")
+    @classmethod
+    def _known_flags(cls, value: list[str]) -> list[str]:
+        if unknown_flags(value):
+            raise ValueError(f"unknown audit flag(s) {', '.join(unknown_flags(value))}; known: {', '.join(FLAGS)}")
+        return sorted(set(value))
 
     def shown(self, previous: list[Step], track: str) -> list[Step]:
         """The previous steps a prompt shows: the last ``history`` ones (default 2 for SWE, all for math)."""
@@ -208,30 +234,53 @@ def build_step_dataset(
     ``out_dir`` is left as it was. StepFolderError before anything is written when ``out_dir`` may not be
     replaced (see ``check_output_folder``), and instead of replacing a non-empty one by a dataset of no
     trajectory."""
+    budget = prompt_budget(options)
     check_output_folder(out_dir)
     replacing = out_dir.is_dir() and any(out_dir.iterdir())
     with atomic_folder(out_dir) as folder:
-        counts = _write_step_folder(inputs, folder, options, on_skip, on_trajectory)
+        counts = _write_step_folder(inputs, folder, options, on_skip, on_trajectory, budget)
         if replacing and not counts["trajectories"]:
             raise StepFolderError(f"no trajectory could be read; {out_dir} was left as it was")
     return counts
 
 
+def prompt_budget(options: StepOptions) -> PromptBudget | None:
+    """The prompt budget ``options`` ask for (None without a tokenizer); BudgetError when it cannot be set up."""
+    return load_budget(options.tokenizer, options.max_prompt_tokens) if options.tokenizer else None
+
+
 def _write_step_folder(inputs: list[Path], out_dir: Path, options: StepOptions, on_skip: SkipHandler | None,
-                       on_trajectory: Callable[[], None] | None) -> dict[str, int]:
+                       on_trajectory: Callable[[], None] | None, budget: PromptBudget | None = None) -> dict:
     counts = {"trajectories": 0, "examples": 0, "too_short": 0}
+    if options.exclude:  # the exclusion counts appear only when asked for, like the budget's
+        counts.update(excluded_trajectories=0, excluded_steps=0)
     with ParquetSink(out_dir / "steps.parquet", STEP_SCHEMA) as steps, \
             ParquetSink(out_dir / "sft.parquet", SFT_SCHEMA, rows_per_group=64) as sft:
         for path in inputs:
             for trajectory in read_trajectories(path, on_skip):
-                before = steps.count + len(steps.rows)
-                steps.add(step_examples(trajectory, options))
-                sft.add([sft_row(trajectory, options.max_observation_chars)])
+                dropped = excluded_steps(trajectory, options.exclude)
+                if dropped is None:
+                    counts["excluded_trajectories"] += 1
+                    continue
+                rows = list(step_examples(trajectory, options))
+                kept = [row for row in rows if row["step"] not in dropped]
+                steps.add(budget.fit(kept) if budget else kept)
+                if not dropped:
+                    sft.add([sft_row(trajectory, options.max_observation_chars)])
                 counts["trajectories"] += 1
-                counts["too_short"] += steps.count + len(steps.rows) == before
+                counts["too_short"] += not rows
+                if options.exclude:
+                    counts["excluded_steps"] += len(rows) - len(kept)
                 if on_trajectory is not None:
                     on_trajectory()
     counts["examples"] = steps.count
+    if budget:
+        counts["prompt_budget"] = budget.counts.summary()
     with atomic_output(out_dir / "manifest.json") as handle:
         json.dump({"options": options.model_dump(), "inputs": [str(p) for p in inputs], **counts}, handle, indent=2)
     return counts
+
+
+def excluded_steps(trajectory: Trajectory, exclude: list[str]) -> set[int] | None:
+    """The 1-based steps that ``exclude`` (audit flag names) removes as targets; None: the whole trajectory."""
+    return exclusion(audit(trajectory), exclude) if exclude else set()

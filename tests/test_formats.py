@@ -87,12 +87,12 @@ def test_several_calls_in_one_turn_become_consecutive_steps():
 def test_whole_examples_folder_imports_with_per_format_counts(tmp_path):
     tally = collect_import([EXAMPLES], tmp_path / "all.jsonl", resolved_only=False)
     assert set(tally.kept) == set(FORMATS)
-    assert tally.skipped == {("s1k", "not numbered steps"): 1}
+    assert tally.skipped == {("s1k", "not numbered steps"): 1, ("openhands", "unsupported action"): 1}
     resolved = Tally()
     kept = list(import_files([EXAMPLES], tally=resolved))
     assert all(t.outcome.resolved for t in kept)
     assert resolved.filtered[("swe-smith", "not resolved")] == 2
-    assert resolved.filtered[("swe-agent", "resolution unknown (use --all to keep)")] == 2
+    assert resolved.filtered[("swe-agent", "resolution unknown (use --all to keep)")] == 7
 
 
 def test_parquet_rows_import_like_jsonl(tmp_path):

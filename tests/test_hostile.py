@@ -232,7 +232,6 @@ def test_the_gold_patch_is_still_resolved_through_the_whole_harness(textkit, tmp
 
 
 @pytest.mark.parametrize("name, command", [
-    ("fork bomb", ":(){ :|:& };:"),
     ("cpu spin", "while :; do :; done"),
     ("memory bomb", "python3 -c 'x = bytearray(8 * 1024**3); import time; time.sleep(60)'"),
     ("binary flood", "head -c 300000000 /dev/urandom"),
@@ -244,6 +243,18 @@ def test_resource_attacks_end_in_bounded_time_and_the_episode_goes_on(textkit, t
     assert time.monotonic() - started < 90, name
     assert trajectory.steps[1].observation.startswith("still here"), trajectory.steps[1].observation
     assert trajectory.outcome.exit_status == "submitted"
+
+
+def test_a_background_fork_bomb_ends_with_the_episode_and_the_patch_is_still_taken(textkit, tmp_path):
+    """The bomb returns at once and holds every pid the container allows for the rest of the episode (the
+    agent's own later commands may fail to fork: its doing); the harness still ends the episode, kills the
+    bomb (the keeper needs no new process) and takes the diff."""
+    started = time.monotonic()
+    trajectory, grade = replay(textkit, tmp_path, [bash("echo '# mine' >> textkit/slug.py"), bash(":(){ :|:& };:"),
+                                                   bash("echo maybe"), SUBMIT], command_timeout=5)
+    assert time.monotonic() - started < 120
+    assert trajectory.outcome.exit_status == "submitted" and "+# mine" in trajectory.outcome.patch
+    assert grade is not None and grade["resolved"] is False
 
 
 @pytest.mark.parametrize("name, command, expected", [

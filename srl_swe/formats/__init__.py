@@ -10,10 +10,13 @@ from types import ModuleType
 from typing import Any
 
 from srl_swe.formats import (
+    mini_chat,
     mini_swe_agent,
     nebius,
     openai_chat,
     openhands,
+    openhands_resolver,
+    openhands_trajectory,
     r2e_gym,
     s1k,
     swe_agent,
@@ -24,7 +27,8 @@ from srl_swe.formats.common import BadRecord
 
 FORMATS: dict[str, ModuleType] = {
     module.NAME: module
-    for module in (swe_agent, mini_swe_agent, openhands, r2e_gym, swe_smith, nebius, s1k, swe_gym, openai_chat)
+    for module in (swe_agent, mini_swe_agent, openhands, openhands_resolver, openhands_trajectory, r2e_gym, swe_smith,
+                   nebius, s1k, mini_chat, swe_gym, openai_chat)
 }
 
 

@@ -61,20 +61,34 @@ def json_loads_field(value: Any, field: str) -> Any:
 _DROPPED_ARGUMENTS = {"security_risk"}
 
 
-_MINI_SUBMIT = re.compile(r"echo\s+['\"]?(?:COMPLETE_TASK_AND_SUBMIT|MINI_SWE_AGENT|MICRO_SWE_AGENT)_FINAL_OUTPUT\b")
-"""mini-swe-agent submits by echoing this marker as the first line of a command's output."""
+MINI_SENTINEL = re.compile(r"\b(?:COMPLETE_TASK_AND_SUBMIT|MINI_SWE_AGENT|MICRO_SWE_AGENT)_FINAL_OUTPUT\b")
+"""mini-swe-agent submits when the first line of a command's output is this marker (its environment's rule)."""
+_SHELL_SEPARATOR = re.compile(r"&&|\|\||[;|\n]")
+_ECHO = re.compile(r"(?:echo|printf)\b(?:\s+-\w+)*\s*(.*)", re.DOTALL)
 
 
-def canonical_call(tool: str, arguments: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def is_mini_submission(command: str) -> bool:
+    """Whether a shell command is mini-swe-agent's submission: its first ``echo``/``printf`` (the first
+    command that prints) prints the sentinel, as in ``cd /testbed && echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT
+    && git diff``. Static: commands before it are assumed silent (``cd``, ``git add``)."""
+    for segment in _SHELL_SEPARATOR.split(command):
+        echo = _ECHO.fullmatch(segment.strip())
+        if echo:
+            return MINI_SENTINEL.match(echo.group(1).lstrip("'\"")) is not None
+    return False
+
+
+def canonical_call(tool: str, arguments: dict[str, Any], as_issued: bool = False) -> tuple[str, dict[str, Any]]:
     """Map a source's tool name and arguments onto the canonical tools (bash, str_replace_editor,
     submit): ``execute_bash(cmd=…)`` → ``bash(command=…)``, ``file_editor`` → ``str_replace_editor``,
     ``finish(…)`` and mini-swe-agent's ``echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT …`` → ``submit()``;
-    OpenHands' ``security_risk`` and a false ``is_input`` are dropped."""
+    OpenHands' ``security_risk`` and a false ``is_input`` are dropped. ``as_issued`` keeps every other
+    argument exactly as the model wrote it (``is_input``, ``timeout`` …): only names map."""
     name = canonical_tool(tool)
-    if name == "submit" or (name == "bash" and _MINI_SUBMIT.match(str(arguments.get("command", "")).strip())):
+    if name == "submit" or (name == "bash" and is_mini_submission(str(arguments.get("command", "")))):
         return "submit", {}
     args = {key: value for key, value in arguments.items() if key not in _DROPPED_ARGUMENTS}
-    if name == "bash":
+    if name == "bash" and not as_issued:
         if "cmd" in args and "command" not in args:
             args = {"command": args.pop("cmd"), **args}
         if str(args.get("is_input", "")).lower() == "false":
@@ -82,9 +96,10 @@ def canonical_call(tool: str, arguments: dict[str, Any]) -> tuple[str, dict[str,
     return name, args
 
 
-def call_step(thought: str, tool: str, arguments: dict[str, Any], raw: str = "") -> Step:
-    """A step for one tool call, in canonical form; BadRecord if it cannot be written as markup."""
-    name, args = canonical_call(tool, arguments)
+def call_step(thought: str, tool: str, arguments: dict[str, Any], raw: str = "", as_issued: bool = False) -> Step:
+    """A step for one tool call, in canonical form (see ``canonical_call``); BadRecord if it cannot be
+    written as markup."""
+    name, args = canonical_call(tool, arguments, as_issued)
     try:
         return Step(thought=thought, action=tool_action(name, args, raw))
     except ValidationError as exc:
@@ -114,10 +129,45 @@ def markup_steps(text: str, strip_wrapped: bool = True) -> list[Step]:
     return steps
 
 
+_CALL_SIGNS = (
+    (re.compile(r"<function=[\w.-]+>"), "a <function=…> call"),
+    (re.compile(r"```(?:bash|sh|shell|mswea_bash_command)[ \t]*\n"), "a fenced shell command"),
+    (re.compile(r"<(?:tool_call|invoke)\b"), "a tool-call tag"),
+)
+
+
+def no_call(message: dict, text: str, importer: str, fences: bool = True) -> list[Step]:
+    """No steps for an assistant turn in which an importer found no call of its own syntax, when the turn
+    holds none of another syntax either (prose, a question: not an action). BadRecord when it does hold
+    one (``tool_calls``, function markup, a fenced shell command), so that no call is dropped silently;
+    ``importer`` names the caller, for the message. ``fences=False`` where a fenced command is prose (a
+    tool-calling chat's closing summary often shows one)."""
+    signs = _CALL_SIGNS if fences else [sign for sign in _CALL_SIGNS if "fenced" not in sign[1]]
+    found = "OpenAI tool_calls" if message.get("tool_calls") else ""
+    found = found or next((name for pattern, name in signs if pattern.search(text)), "")
+    if found:
+        raise BadRecord("unread tool call", f"an assistant turn holds {found}, which the {importer} importer "
+                        "does not read (force another --format?)")
+    return []
+
+
 def _unwrap_value(value: str) -> str:
     if len(value) >= 2 and value.startswith("\n") and value.endswith("\n"):
         return value[1:-1]
     return value  # indentation is meaningful (old_str, new_str): never strip otherwise
+
+
+def call_arguments(function: dict, name: str) -> dict:
+    """An OpenAI-style call's ``arguments``: a JSON object, or its JSON text; BadRecord otherwise."""
+    arguments = function.get("arguments") or {}
+    if isinstance(arguments, str):
+        try:
+            arguments = json.loads(arguments)
+        except ValueError as exc:
+            raise BadRecord("unparseable tool call", f"arguments of {name} are not valid JSON ({exc})") from None
+    if not isinstance(arguments, dict):
+        raise BadRecord("unparseable tool call", f"arguments of {name} are not a JSON object")
+    return arguments
 
 
 def openai_call_steps(thought: str, tool_calls: list[dict]) -> list[Step]:
@@ -130,14 +180,7 @@ def openai_call_steps(thought: str, tool_calls: list[dict]) -> list[Step]:
         name = function.get("name") if isinstance(function, dict) else None
         if not name:
             raise BadRecord("unparseable tool call", "a tool call has no function name")
-        arguments = function.get("arguments") or {}
-        if isinstance(arguments, str):
-            try:
-                arguments = json.loads(arguments)
-            except ValueError as exc:
-                raise BadRecord("unparseable tool call", f"arguments of {name} are not valid JSON ({exc})") from None
-        if not isinstance(arguments, dict):
-            raise BadRecord("unparseable tool call", f"arguments of {name} are not a JSON object")
+        arguments = call_arguments(function, name)
         raw = json.dumps(call, ensure_ascii=False)
         steps.append(call_step(thought if index == 0 else "", name, arguments, raw))
     return steps

@@ -111,12 +111,27 @@ def _json_or_jsonl_records(path: Path) -> Iterator[Item]:
         return
     if isinstance(value, dict):
         yield str(path), value
+    elif _is_message_list(value):  # a bare chat (mini-swe-agent can save one): one trajectory, not N records
+        yield str(path), {"messages": value}
+    elif _is_event_list(value):  # an OpenHands saved trajectory (its replay format): one trajectory too
+        yield str(path), {"events": value}
     elif isinstance(value, list):
         for row, item in enumerate(value):
             ok = isinstance(item, dict)
             yield f"{path}:row {row}", item if ok else BadRecord("malformed JSON", "list item is not an object")
     else:
         yield str(path), BadRecord("malformed JSON", f"top level is a {type(value).__name__}")
+
+
+def _is_message_list(value: Any) -> bool:
+    """A JSON list that is one chat's messages (every item an object with a ``role``), not a list of records."""
+    return isinstance(value, list) and bool(value) and all(isinstance(m, dict) and "role" in m for m in value)
+
+
+def _is_event_list(value: Any) -> bool:
+    """A JSON list of OpenHands events (every item an object with a string ``action`` or ``observation``)."""
+    return isinstance(value, list) and bool(value) and all(
+        isinstance(e, dict) and isinstance(e.get("action") or e.get("observation"), str) for e in value)
 
 
 def _looks_like_jsonl(data: bytes) -> bool:

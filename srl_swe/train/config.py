@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 Method = Literal["srl", "sft", "rlvr", "srl_then_rlvr"]
 Scheduler = Literal["constant", "constant_with_warmup", "linear", "cosine", "cosine_with_restarts", "polynomial",
@@ -54,6 +54,14 @@ class DataSettings(_Section):
     max_validation_examples: int | None = Field(None, gt=0)
     max_train_examples: int | None = Field(None, gt=0)
     shuffle_seed: int = 0
+    max_prompt_tokens: Annotated[int, Field(gt=0, strict=True)] | Literal["off"] | None = Field(
+        None, description="GRPO prompt budget in tokens (srl_swe.budget): prompts are trimmed to it or dropped; "
+                          "None: the model's context minus the stage's max_completion_length; 'off': no budget")
+
+    @field_validator("max_prompt_tokens", mode="before")
+    @classmethod
+    def _off(cls, value):
+        return "off" if value is False else value  # YAML reads a bare `off` as false
 
 
 class _Optimisation(_Section):

@@ -12,6 +12,8 @@ math questions: one trajectory per task).
   question, ``answer`` = the reference final answer; rows without an answer are left out.
 - SFT: ``sft.parquet`` rows (messages).
 
+GRPO prompts (SRL, RLVR) are then fitted to the prompt budget in tokens (``fit_prompts``, ``srl_swe.budget``).
+
 Each loader fails with ``DataError`` naming the file when it is missing, unreadable (truncated, corrupt),
 lacks a column, or leaves no training example.
 """
@@ -26,6 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from datasets.exceptions import DatasetsError
 
+from srl_swe.budget import PromptBudget, fit_messages
 from srl_swe.train.config import DataSettings
 
 STEP_COLUMNS = ("prompt", "expert_action", "tool", "track", "trajectory_id", "instance_id")
@@ -123,3 +126,22 @@ def question_datasets(settings: DataSettings):
         raise DataError(f"{path}: no math trajectory with a reference answer; RLVR needs math data")
     table = table.map(lambda row: {"prompt": row["messages"][:2]}, remove_columns=["messages"])
     return _split(table, settings)
+
+
+def fit_prompts(table: datasets.Dataset | None, budget: PromptBudget) -> datasets.Dataset | None:
+    """``table`` with every ``prompt`` fitted to ``budget`` (``srl_swe.budget``: trimmed, or the row dropped),
+    counted in ``budget.counts``; None stays None. Nothing is read from the cache: the counts are always made."""
+    if table is None:
+        return None
+
+    def fit(batch: dict) -> dict:
+        fitted = [fit_messages(prompt, budget.count, budget.counts.budget) for prompt in batch["prompt"]]
+        return {"prompt": [f.messages or prompt for f, prompt in zip(fitted, batch["prompt"], strict=True)],
+                "_budget": [",".join(f.trimmed) for f in fitted]}  # a string: arrow types an empty list as null
+
+    fingerprint = hashlib.sha256(f"{table._fingerprint}:budget:{budget.counts.budget}".encode()).hexdigest()[:16]
+    marked = table.map(fit, batched=True, batch_size=64, load_from_cache_file=False, new_fingerprint=fingerprint)
+    for kinds in marked["_budget"]:
+        budget.counts.add(kinds.split(",") if kinds else [])
+    kept = marked.filter(lambda kinds: kinds != "dropped", input_columns="_budget", load_from_cache_file=False)
+    return kept.remove_columns("_budget")

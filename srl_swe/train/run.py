@@ -8,6 +8,9 @@
 - ``srl_then_rlvr``: ``srl`` into ``OUT/srl``, then ``rlvr`` into ``OUT/rlvr`` starting from the SRL model
   best on validation.
 
+GRPO prompts are fitted to ``data.max_prompt_tokens`` first (default: the model's context minus
+``max_completion_length``; ``srl_swe.budget``), counted in the log and in ``result.json``.
+
 Every stage validates on held-out trajectories every ``logging.eval_steps`` steps (step reward for GRPO,
 loss for SFT), checkpoints at the same cadence, keeps the best checkpoint and loads it at the end, and
 saves the final (best) model to ``OUT/final``. ``OUT/result.json`` records the outcome. Ctrl-C saves a
@@ -17,6 +20,7 @@ checkpoint; the same command with ``--resume`` continues from the latest one.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 from dataclasses import asdict, dataclass, field
@@ -26,9 +30,10 @@ from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from srl_swe.train.callbacks import CONFIG_FILE, GracefulInterrupt, SaveConfig
 from srl_swe.train.config import ConfigError, GRPOSettings, TrainConfig, dump_config
-from srl_swe.train.data import question_datasets, sft_datasets, step_datasets
+from srl_swe.train.data import DataError, fit_prompts, question_datasets, sft_datasets, step_datasets
 from srl_swe.trajectory import atomic_output
 
+_log = logging.getLogger(__name__)
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
@@ -44,6 +49,7 @@ class StageResult:
     global_step: int
     interrupted: bool
     log_history: list = field(default_factory=list, repr=False)
+    prompt_budget: dict | None = None  # what the prompt budget did, per split (GRPO stages)
 
     def summary(self) -> dict:
         return {key: str(value) if isinstance(value, Path) else value
@@ -103,7 +109,8 @@ def _stage(config: TrainConfig, method: str, model: str, out: Path, resume: bool
     if _is_main_process():
         (out / CONFIG_FILE).write_text(text)
     interrupt = GracefulInterrupt()
-    trainer = _build(config, method, model, out, [interrupt, SaveConfig(text), *(callbacks or [])])
+    budget: dict = {}
+    trainer = _build(config, method, model, out, [interrupt, SaveConfig(text), *(callbacks or [])], budget)
     with interrupt:
         trainer.train(resume_from_checkpoint=True if resume else None)
     state, final = trainer.state, out / "final"
@@ -112,7 +119,7 @@ def _stage(config: TrainConfig, method: str, model: str, out: Path, resume: bool
     else:
         trainer.save_model(str(final))  # every process: ZeRO-3 / FSDP gather the weights (model + tokenizer)
     result = StageResult(method, out, model, final, state.best_model_checkpoint, state.global_step,
-                         interrupt.stopped, state.log_history)
+                         interrupt.stopped, state.log_history, budget or None)
     if trainer.is_world_process_zero():
         if not interrupt.stopped:
             (final / CONFIG_FILE).write_text(text)
@@ -167,11 +174,14 @@ def check_extras(config: TrainConfig) -> None:
             raise ConfigError(f"{setting}: needs the {module} package, which is not installed: pip install '{package}'")
 
 
-def _build(config: TrainConfig, method: str, model: str, out: Path, callbacks: list):
+def _build(config: TrainConfig, method: str, model: str, out: Path, callbacks: list, budget: dict | None = None):
+    """The stage's trainer; ``budget`` (when given) receives what the prompt budget did (GRPO stages)."""
     from transformers import PrinterCallback
     from trl.trainer.callbacks import RichProgressCallback
 
-    trainer_class, arguments = _sft_setup(config, out) if method == "sft" else _grpo_setup(config, method, out)
+    budget = {} if budget is None else budget
+    trainer_class, arguments = (_sft_setup(config, out) if method == "sft"
+                                else _grpo_setup(config, method, model, out, budget))
     try:
         trainer = trainer_class(model=model, callbacks=[*callbacks, RichProgressCallback()],
                                 peft_config=_peft(config), **arguments)
@@ -218,8 +228,9 @@ def _peft(config: TrainConfig):
                       target_modules=lora.target_modules, task_type="CAUSAL_LM")
 
 
-def _grpo_setup(config: TrainConfig, method: str, out: Path):
-    """GRPOTrainer and its arguments for ``srl`` or ``rlvr``."""
+def _grpo_setup(config: TrainConfig, method: str, model: str, out: Path, budget: dict):
+    """GRPOTrainer and its arguments for ``srl`` or ``rlvr``; the prompts fitted to the budget (``budget``
+    receives the counts)."""
     from trl import GRPOConfig, GRPOTrainer
 
     from srl_swe.train.metrics import training_reward
@@ -234,6 +245,7 @@ def _grpo_setup(config: TrainConfig, method: str, out: Path):
         settings = config.rlvr
         train_set, validation = question_datasets(config.data)
         reward = training_reward("math_answer")
+    train_set, validation = fit_to_budget(config, settings, model, train_set, validation, budget)
     eval_batch = settings.num_generations_eval * max(1, settings.per_device_batch_size // settings.num_generations_eval)
     args = GRPOConfig(
         **_common_args(config, settings, out, settings.batch_size * settings.num_generations, validation),
@@ -247,6 +259,50 @@ def _grpo_setup(config: TrainConfig, method: str, out: Path):
                               enabled=settings.dynamic_sampling, seed=config.seed)
     return GRPOTrainer, dict(reward_funcs=[reward], args=args, train_dataset=train_set, eval_dataset=validation,
                              rollout_func=sampler)
+
+
+def fit_to_budget(config: TrainConfig, settings: GRPOSettings, model: str, train_set, validation, report: dict):
+    """(train, validation) with every prompt fitted to ``data.max_prompt_tokens`` (default: the model's
+    context, or vLLM's ``max_model_length`` when smaller, minus ``max_completion_length``), counted per split
+    in ``report`` and logged. TRL 1.16 never cuts a prompt; one beyond the context makes generation explode."""
+    if config.data.max_prompt_tokens == "off":
+        return train_set, validation
+    from transformers import AutoTokenizer
+
+    from srl_swe.budget import KINDS, PromptBudget
+
+    tokenizer = AutoTokenizer.from_pretrained(model)  # the tokenizer and chat template GRPOTrainer loads
+    tokens = _budget_tokens(config, settings, model, tokenizer)
+    fitted = []
+    for name, table in (("train", train_set), ("validation", validation)):
+        budget = PromptBudget.for_tokenizer(tokenizer, tokens)
+        fitted.append(fit_prompts(table, budget))
+        if table is not None:
+            report[name] = budget.counts.summary()
+            level = logging.WARNING if any(report[name][kind] for kind in KINDS) else logging.INFO
+            _log.log(level, "prompt budget of %d tokens, %s prompts: %s", tokens, name, report[name])
+    if not len(fitted[0]):
+        raise DataError(f"{config.data.path}: no training prompt fits the budget of {tokens} tokens")
+    return fitted[0], fitted[1] if fitted[1] is None or len(fitted[1]) else None
+
+
+def _budget_tokens(config: TrainConfig, settings: GRPOSettings, model: str, tokenizer) -> int:
+    """``data.max_prompt_tokens``, or the model's context (vLLM's ``max_model_length`` when smaller) minus
+    ``max_completion_length``; ConfigError when that leaves nothing or the context is unknown."""
+    from srl_swe.budget import BudgetError, default_budget, model_context
+
+    if isinstance(config.data.max_prompt_tokens, int):
+        return config.data.max_prompt_tokens
+    context = model_context(model, tokenizer)
+    if config.vllm.enabled and config.vllm.max_model_length:
+        context = min(context or config.vllm.max_model_length, config.vllm.max_model_length)
+    try:
+        tokens = default_budget(context, settings.max_completion_length)
+    except BudgetError as exc:
+        raise ConfigError(f"max_completion_length: {exc}; lower it or set data.max_prompt_tokens") from None
+    if tokens is None:
+        raise ConfigError(f"data.max_prompt_tokens: the context of {model} is unknown; set the budget in tokens")
+    return tokens
 
 
 def _vllm_args(config: TrainConfig) -> dict:
