@@ -82,3 +82,23 @@ def test_other_histories_are_not_claimed():
     openhands_events = {"history": [{"id": 0, "source": "user", "action": "message", "args": {"content": "fix it"}}]}
     assert not swe_agent.detect(openhands_events)
     assert not swe_agent.detect({"history": []})
+
+
+def test_nebius_rows_of_swe_agent_0x_runs_keep_scaffold_exits_out_of_the_steps():
+    """nebius rows are SWE-agent 0.x histories: an ``ai`` turn whose command is ``exit_cost`` is the
+    scaffold's, not the expert's; the row's exit_status records it."""
+    from srl_swe.formats import nebius
+
+    issue = "ISSUE:\ndivide() returns inf\n\nINSTRUCTIONS:\nfix it"
+    row = {"instance_id": "acme__calc-12", "model_name": "gpt-4", "target": False,
+           "exit_status": "submitted (exit_cost)", "generated_patch": "diff --git a/x b/x\n",
+           "trajectory": [{"role": "system", "text": "You are an agent."}, {"role": "user", "text": issue},
+                          {"role": "ai", "text": "Look first.\n```\nopen calc/ops.py\n```"},
+                          {"role": "user", "text": "[File: calc/ops.py]\n1:def divide(a, b):"},
+                          {"role": "ai", "text": "Out of budget.\n```\nexit_cost\n```"},
+                          {"role": "user", "text": "Exited (autosubmitted)"}]}
+    trajectory = nebius.convert(row, "rows.jsonl:1")
+    steps = [(s.action.tool, s.action.arguments) for s in trajectory.steps]
+    assert steps == [("bash", {"command": "open calc/ops.py"})]
+    assert trajectory.steps[0].observation == "[File: calc/ops.py]\n1:def divide(a, b):"
+    assert trajectory.outcome.exit_status == "submitted (exit_cost)"

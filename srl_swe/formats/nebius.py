@@ -5,7 +5,8 @@
 These are SWE-agent 0.x runs: each ``ai`` turn is prose plus one fenced command (a bash command or one of
 SWE-agent 0.x's shell commands such as ``open``/``edit … end_of_edit``), recorded as a ``bash`` call;
 the next ``user`` turn is its observation. The issue is the text between ``ISSUE:`` and
-``INSTRUCTIONS:`` of the first user turn.
+``INSTRUCTIONS:`` of the first user turn. SWE-agent 0.x's scaffold exits (``exit_cost`` …) are no steps;
+the row's ``exit_status`` says how the run ended.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from srl_swe.formats.common import (
     swe_trajectory,
     walk_chat,
 )
+from srl_swe.formats.swe_agent import SCAFFOLD_EXITS
 
 NAME = "nebius"
 
@@ -46,4 +48,4 @@ def convert(record: dict[str, Any], source: str) -> Any:
 
 def _ai_steps(message: dict, text: str) -> list:
     found = fenced_command(text)
-    return [cli_step(*found)] if found else []
+    return [cli_step(*found)] if found and found[1].strip() not in SCAFFOLD_EXITS else []

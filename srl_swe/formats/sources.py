@@ -143,7 +143,7 @@ def _parquet_records(path: Path, batch_size: int = 256) -> Iterator[Item]:
     import pyarrow.parquet as pq
 
     try:
-        reader = pq.ParquetFile(path)
+        reader = pq.ParquetFile(path, buffer_size=1 << 20, pre_buffer=False)
     except Exception as exc:  # pyarrow raises several types for a corrupt file
         yield str(path), BadRecord("unreadable file", f"not a Parquet file ({exc})")
         return
