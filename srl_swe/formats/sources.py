@@ -3,8 +3,10 @@
 Each yielded item is ``(source, record)`` where ``source`` names the place (``file:line`` for JSONL,
 ``file:row N`` for JSON lists and Parquet, the file name for a single JSON object) and ``record`` is the
 decoded object, or a :class:`BadRecord` when that place could not be decoded — the caller counts it and
-goes on. JSONL and Parquet are streamed (constant memory); a JSON file is read whole, which suits
-``.traj`` files (one trajectory each).
+goes on. JSONL and Parquet are streamed (constant memory; Parquet through a buffered stream, so even one
+huge row group stays far below its size); a JSON file is read whole, which suits ``.traj`` files (one
+trajectory each). A JSON list whose items are all chat messages (``role``) or all OpenHands events is one
+record, ``{"messages": [...]}`` or ``{"events": [...]}``: a bare chat or a saved trajectory, not N records.
 """
 
 from __future__ import annotations
