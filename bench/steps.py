@@ -59,7 +59,8 @@ def main() -> None:
         start = time.perf_counter()
         synthetic.write_trajectories(data, args.trajectories, args.steps)
         print(f"generated {data.stat().st_size / 1e6:.0f} MB in {time.perf_counter() - start:.1f} s", file=sys.stderr)
-        ours_s, ours_rss = measure([sys.executable, "-m", "srl_swe", "steps", str(data), "-o", f"{tmp}/ours"])
+        ours_s, ours_rss = measure([sys.executable, "-m", "srl_swe", "steps", str(data), "-o", f"{tmp}/ours",
+                                    "--include-unresolved"])  # synthetic runs are not graded
         examples = json.loads(Path(f"{tmp}/ours/manifest.json").read_text())["examples"]
         result = {"trajectories": args.trajectories, "examples": examples, "input_mb": round(data.stat().st_size / 1e6),
                   "seconds": round(ours_s, 2), "peak_rss_gb": round(ours_rss / 2**30, 3),

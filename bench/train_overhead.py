@@ -49,7 +49,7 @@ def build_data(root: Path) -> None:
                                                                     problem_statement=f"The {name} module fails."),
                                        steps=steps, provenance=Provenance(source_format="bench")))
     write_trajectories(root / "t.jsonl", trajectories)
-    build_step_dataset([root / "t.jsonl"], root / "steps", StepOptions())
+    build_step_dataset([root / "t.jsonl"], root / "steps", StepOptions(include_unresolved=True))  # not graded
     init_tiny_model(root / "model", root / "steps")
 
 

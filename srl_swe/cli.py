@@ -13,6 +13,7 @@ from rich.table import Table
 
 from srl_swe.budget import BudgetError
 from srl_swe.collect import Tally, collect_import, load_report
+from srl_swe.eval.names import BENCHMARK_FORMS, MATH_BENCHMARK_NAMES
 from srl_swe.formats import FORMATS
 from srl_swe.steps import StepFolderError, StepOptions, build_step_dataset, check_output_folder
 from srl_swe.trajectory import atomic_output
@@ -292,17 +293,22 @@ def steps(
                                                        "tokens: fit every prompt to the budget")] = None,
     max_prompt_tokens: Annotated[int | None, typer.Option(min=1, help="prompt budget in tokens (needs --tokenizer;"
                                                           " default: the model's context - 2048)")] = None,
+    include_unresolved: Annotated[bool, typer.Option(help="also build from trajectories not graded resolved "
+                                                          "(unresolved or of unknown resolution)")] = False,
 ) -> None:
     """Build the step-wise SRL dataset (Parquet) and the SFT view from canonical trajectories.
 
-    The folder is replaced as one unit, and only if it is a step folder; on any failure it is left as it was."""
+    Only resolved trajectories (outcome.resolved true) become examples unless --include-unresolved; the summary
+    counts the ones left out. The folder is replaced as one unit, and only if it is a step folder; on any failure
+    it is left as it was."""
     missing = [str(path) for path in inputs if not path.is_file()]
     if missing:
         raise typer.BadParameter(f"no such file: {', '.join(missing)}")
     try:
         options = StepOptions(history=_history(history), targets=targets,
                               max_observation_chars=max_observation_chars, title_hint=title_hint,
-                              exclude=_flag_names(exclude), tokenizer=tokenizer, max_prompt_tokens=max_prompt_tokens)
+                              exclude=_flag_names(exclude), tokenizer=tokenizer, max_prompt_tokens=max_prompt_tokens,
+                              include_unresolved=include_unresolved)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     try:
@@ -325,6 +331,9 @@ def steps(
         console.print(f"[yellow]skipped[/yellow] {message}", highlight=False, soft_wrap=True)
     summary = (f"{counts['trajectories']} trajectories → {counts['examples']} step examples ({counts['too_short']} "
                f"too short to give one; {len(skipped)} bad lines skipped) in {out}/")
+    if not options.include_unresolved:
+        summary += (f"; left out as unverified: {counts['unresolved']} unresolved, {counts['resolution_unknown']} "
+                    f"of unknown resolution (--include-unresolved keeps them)")
     if options.exclude:
         summary += (f"; --exclude {','.join(options.exclude)}: {counts['excluded_trajectories']} trajectories and "
                     f"{counts['excluded_steps']} step targets left out")
@@ -397,11 +406,16 @@ def train(
                       + (f" (best checkpoint {result.best_checkpoint})" if result.best_checkpoint else ""))
 
 
+def _benchmark_help() -> str:
+    """``--benchmark``'s help: every SWE benchmark, then every math one, from the tables in code."""
+    return (f"SWE: {', '.join(BENCHMARK_FORMS)} (swebench:PATH: SWE-bench 5 rows, graded by swebench's "
+            f"harness; local:PATH: sandboxes/<repo> or SWE-bench-format JSONL, graded by ours); math: "
+            f"{', '.join(MATH_BENCHMARK_NAMES)}, math:PATH.jsonl (comma-separated for several)")
+
+
 @app.command("eval")
 def eval_(
-    benchmark: Annotated[str, typer.Option(help="swe-bench-verified, local:PATH (sandboxes/<repo> or SWE-bench-format "
-                                                "JSONL), or math: amc23, aime24, aime25, minerva-math, math:PATH.jsonl "
-                                                "(comma-separated for several)")],
+    benchmark: Annotated[str, typer.Option(help=_benchmark_help())],
     model: Annotated[str, typer.Option(help="oracle, openai:MODEL, hf:PATH, replay:FILE; math also vllm:PATH")],
     out: Annotated[Path, typer.Option("-o", "--out", help="the run folder")],
     mode: Annotated[str, typer.Option(help="SWE: agent or oracle-files")] = "agent",
@@ -447,8 +461,6 @@ def eval_(
     if counts["error"]:  # the report is written; the same command retries the errors
         raise typer.Exit(1)
 
-
-MATH_BENCHMARK_NAMES = ("amc23", "aime24", "aime25", "minerva-math")
 
 
 def _eval_math(names: list[str], model: str, out: Path, base_url, api_key, samples: int, temperature: float,

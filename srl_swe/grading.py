@@ -64,8 +64,10 @@ aim at the defence itself: patch the runner's plugin object or pytest's runner (
 ``pytest_runtest_makereport`` call), register a hook wrapper that clears ``call.excinfo``, or write records
 to the outcome file after reading the nonce from the script, its command line or ``/proc``; os-level
 tricks (``dup2`` over the record's descriptor, ``ptrace``, background processes that print after pytest
-exits) are open too. An installed pytest plugin that pytest itself imports after the root is back on
-``sys.path`` can still be shadowed by a root module of its name, as with ``python -m pytest``. An agent can
+exits) are open too. (A root module named like an installed pytest plugin, which pytest imports after the
+root is back on ``sys.path``, is removed like the shadows above: the plugins' modules are read from the
+``pytest11`` entry points of the sandbox's Python; a ``sitecustomize`` the patch adds anywhere is removed.)
+An agent can
 also replace ``git``, ``python`` or objects in ``.git``. Where that matters, run the script in a fresh
 container from the task image with only the agent's diff applied, as :func:`srl_swe.agent.grade_patch`
 and the SWE-bench harness do.
@@ -209,7 +211,9 @@ def eval_script(task: Any, nonce: str, workdir: str = "/testbed", python: str = 
         *_restore_lines(patch_paths + _config_paths(test_folders, tuple(protected))),
         "find . -name .git -prune -o -name __pycache__ -type d -prune -exec rm -rf -- {} + || fail_reset",
         _UNSHADOW.replace("@NAMES@", " ".join(SHADOWED_MODULES)),
+        f'shadowed="$shadowed $(cd / && {shlex.quote(python)} -I -c {shlex.quote(_PLUGIN_MODULES)} 2>/dev/null) "',
         " ".join(["unshadow", *map(shlex.quote, test_folders), "|| fail_reset"]),
+        _UNCUSTOMIZE,
         *_runner_lines(run),
         *_apply_lines(test_patch, mark),
         f"echo {mark['start']}",
@@ -297,6 +301,27 @@ unshadow() {  # remove what the patch added that would shadow a module in $shado
     done
   done
 }"""
+
+
+_PLUGIN_MODULES = (
+    "try:\n"
+    "    from importlib.metadata import entry_points\n"
+    "    found = entry_points()\n"
+    "    found = found.select(group='pytest11') if hasattr(found, 'select') else found.get('pytest11', [])\n"
+    "    values = [point.value for point in found]\n"
+    "except Exception:\n"
+    "    import pkg_resources\n"
+    "    values = [point.module_name for point in pkg_resources.iter_entry_points('pytest11')]\n"
+    "print(' '.join(sorted(set(value.split(':')[0].split('.')[0].strip() for value in values))))\n"
+)
+"""Python 3.6+ that prints the top-level modules of the installed pytest plugins (``pytest11`` entry points):
+pytest imports them after the root is back on ``sys.path``, so a root module of that name would be loaded in
+their place. Run from ``/`` in isolated mode, so nothing of the repository is on the path."""
+_UNCUSTOMIZE = r"""g ls-files -z --others -- '*sitecustomize.py' '*usercustomize.py' | while IFS= read -r -d '' path; do
+  rm -f -- "$path" && echo "srl-swe grading: removed $path (absent at the base commit; Python runs it at start-up)"
+done"""
+"""Remove a ``sitecustomize``/``usercustomize`` module the patch added anywhere: an editable install's ``src/``
+is on ``sys.path`` when Python starts, before the runner can keep the repository out of pytest's import."""
 
 
 def _runner_lines(run: str) -> list[str]:

@@ -150,7 +150,8 @@ def rollout_one(ref: TaskRef, open_sandbox: SandboxFactory, make_model: ModelFac
         save(trajectory)
         return trajectory
     verdict = grade_outcome(ref.task, trajectory.outcome, lambda: open_sandbox(ref))
-    trajectory.outcome = trajectory.outcome.model_copy(update={"resolved": verdict.resolved})
+    trajectory.outcome = trajectory.outcome.model_copy(update={"resolved": verdict.resolved,
+                                                               "grade_reason": verdict.reason})
     save(trajectory)
     with atomic_output(log_dir / f"{ref.task.instance_id}.grade.json") as handle:
         handle.write(verdict.model_dump_json(indent=1))

@@ -15,7 +15,9 @@ Choices where the paper is silent (written down in the README):
 The examples are written to ``DIR/steps.parquet`` in row groups as they are built, so memory stays
 bounded at any scale. Given a tokenizer, every prompt is fitted to a budget in tokens (``srl_swe.budget``:
 older history, then observations, then the problem statement are trimmed, or the example is dropped), and
-the counts go to ``manifest.json``. The SFT view goes to ``DIR/sft.parquet`` (see ``srl_swe.sft_view``). The folder
+the counts go to ``manifest.json``. Only verified runs (``outcome.resolved`` True) become examples unless
+``include_unresolved``; the others are counted by reason (``unresolved``, ``resolution_unknown``). The SFT
+view goes to ``DIR/sft.parquet`` (see ``srl_swe.sft_view``). The folder
 is built beside ``DIR`` and swapped in whole, so a failed run (a full disk) leaves the old one intact.
 """
 
@@ -85,6 +87,9 @@ class StepOptions(BaseModel):
     exclude: list[str] = Field(default_factory=list)
     """Audit flags (``srl_swe.audit.FLAGS``) whose steps are not targets or whose trajectories are left out;
     a trajectory with an excluded step is also left out of the SFT view, which trains on every turn."""
+    include_unresolved: bool = False
+    """False: only verified runs (``outcome.resolved`` is True) become targets; the others are left out and counted
+    as ``unresolved`` (graded False) or ``resolution_unknown`` (None: the source did not grade them)."""
 
     @field_validator("max_prompt_tokens")
     @classmethod
@@ -240,8 +245,17 @@ def build_step_dataset(
     with atomic_folder(out_dir) as folder:
         counts = _write_step_folder(inputs, folder, options, on_skip, on_trajectory, budget)
         if replacing and not counts["trajectories"]:
-            raise StepFolderError(f"no trajectory could be read; {out_dir} was left as it was")
+            raise StepFolderError(f"{_nothing_kept(counts)}; {out_dir} was left as it was")
     return counts
+
+
+def _nothing_kept(counts: dict) -> str:
+    """Why a build kept no trajectory: none could be read, or all were left out as unverified."""
+    left_out = counts["unresolved"] + counts["resolution_unknown"]
+    if not left_out:
+        return "no trajectory could be read"
+    return (f"no resolved trajectory ({counts['unresolved']} unresolved, {counts['resolution_unknown']} of unknown "
+            f"resolution left out; --include-unresolved keeps them)")
 
 
 def prompt_budget(options: StepOptions) -> PromptBudget | None:
@@ -251,13 +265,17 @@ def prompt_budget(options: StepOptions) -> PromptBudget | None:
 
 def _write_step_folder(inputs: list[Path], out_dir: Path, options: StepOptions, on_skip: SkipHandler | None,
                        on_trajectory: Callable[[], None] | None, budget: PromptBudget | None = None) -> dict:
-    counts = {"trajectories": 0, "examples": 0, "too_short": 0}
+    counts = {"trajectories": 0, "examples": 0, "too_short": 0, "unresolved": 0, "resolution_unknown": 0}
     if options.exclude:  # the exclusion counts appear only when asked for, like the budget's
         counts.update(excluded_trajectories=0, excluded_steps=0)
     with ParquetSink(out_dir / "steps.parquet", STEP_SCHEMA) as steps, \
             ParquetSink(out_dir / "sft.parquet", SFT_SCHEMA, rows_per_group=64) as sft:
         for path in inputs:
             for trajectory in read_trajectories(path, on_skip):
+                left_out = unverified(trajectory, options)
+                if left_out:
+                    counts[left_out] += 1
+                    continue
                 dropped = excluded_steps(trajectory, options.exclude)
                 if dropped is None:
                     counts["excluded_trajectories"] += 1
@@ -279,6 +297,14 @@ def _write_step_folder(inputs: list[Path], out_dir: Path, options: StepOptions, 
     with atomic_output(out_dir / "manifest.json") as handle:
         json.dump({"options": options.model_dump(), "inputs": [str(p) for p in inputs], **counts}, handle, indent=2)
     return counts
+
+
+def unverified(trajectory: Trajectory, options: StepOptions) -> str | None:
+    """Why ``trajectory`` is left out as unverified (``"unresolved"``, ``"resolution_unknown"``), or None when it is
+    kept: it is resolved, or ``options.include_unresolved`` keeps every trajectory."""
+    if options.include_unresolved or trajectory.outcome.resolved is True:
+        return None
+    return "unresolved" if trajectory.outcome.resolved is False else "resolution_unknown"
 
 
 def excluded_steps(trajectory: Trajectory, exclude: list[str]) -> set[int] | None:

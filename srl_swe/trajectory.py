@@ -108,6 +108,9 @@ class Outcome(_Record):
     """True/False when the source graded the run; None when it does not say."""
     patch: str = ""
     exit_status: str = ""
+    grade_reason: str = ""
+    """Why the grader did not resolve the run (``srl_swe.grading.Grade.reason``); empty when resolved, ungraded,
+    or in files written before this field existed."""
 
 
 class Provenance(_Record):

@@ -208,7 +208,8 @@ def test_steps_exclude_drops_flagged_trajectories_and_step_targets_and_counts_th
     path = write_jsonl(tmp_path / "runs.jsonl", [record(PEEKING, "peek"), record(CLEAN, "clean"),
                                                  record(repeated, "rep")])
     out = tmp_path / "steps"
-    result = CliRunner().invoke(app, ["steps", str(path), "-o", str(out), "--exclude", "history_peek,repeated_action"],
+    result = CliRunner().invoke(app, ["steps", str(path), "-o", str(out), "--exclude", "history_peek,repeated_action",
+                                      "--include-unresolved"],
                                 env={"COLUMNS": "300"})
     assert result.exit_code == 0, result.output
     assert "1 trajectories and 1 step targets left out" in result.output

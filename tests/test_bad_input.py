@@ -41,7 +41,8 @@ def data(tmp_path_factory) -> Path:
     """Shared inputs: a canonical JSONL, a step folder built from it, and a stand-in model folder."""
     root = tmp_path_factory.mktemp("inputs")
     collect_import([EXAMPLES / "swe_agent_1x"], root / "good.jsonl", resolved_only=False)
-    result = CliRunner().invoke(app, ["steps", str(root / "good.jsonl"), "-o", str(root / "steps")])
+    result = CliRunner().invoke(app, ["steps", str(root / "good.jsonl"), "-o", str(root / "steps"),
+                                      "--include-unresolved"])  # an example of unknown resolution
     assert result.exit_code == 0, result.output
     (root / "model").mkdir()
     (root / "model" / "config.json").write_text("{}")  # data errors come before any model loads
@@ -205,7 +206,8 @@ def test_steps_replace_a_step_folder_as_one_unit(data, tmp_path):
     out = tmp_path / "steps"
     runner = CliRunner()
     for _ in range(2):
-        result = runner.invoke(app, ["steps", str(data / "good.jsonl"), "-o", str(out), "--history", "all"])
+        result = runner.invoke(app, ["steps", str(data / "good.jsonl"), "-o", str(out), "--history", "all",
+                                     "--include-unresolved"])
         assert result.exit_code == 0, result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["steps"], "no temporary or old folder left beside it"
     assert json.loads((out / "manifest.json").read_text())["options"]["history"] == "all"
@@ -261,12 +263,13 @@ def test_steps_on_a_disk_too_small_for_the_new_data_leave_the_old_folder(data, s
     bigger = tmp_path / "all.jsonl"
     collect_import([EXAMPLES], bigger, resolved_only=False)
     reference = tmp_path / "reference"
-    assert CliRunner().invoke(app, ["steps", str(bigger), "-o", str(reference)]).exit_code == 0
+    assert CliRunner().invoke(app, ["steps", str(bigger), "-o", str(reference), "--include-unresolved"]).exit_code == 0
     out = small_disk / "steps"
     shutil.copytree(data / "steps", out)
     # room for one of the two new Parquet files, not both: the run fails after one file is complete
     fill(small_disk, leave=(reference / "steps.parquet").stat().st_size + 4096)
-    case = Case(["steps", str(bigger), "-o", str(out)], ["cannot write", "steps", "No space left on device"])
+    case = Case(["steps", str(bigger), "-o", str(out), "--include-unresolved"],
+                ["cannot write", "steps", "No space left on device"])
     before = snapshot(small_disk)
     result = CliRunner().invoke(app, case.argv, env={"COLUMNS": "400"})
     assert_clean_failure(result, case, before, small_disk)

@@ -120,7 +120,8 @@ def test_steps_with_a_budget_writes_only_fitting_prompts_and_the_counts(tmp_path
     tiny_tokenizer.save_pretrained(tmp_path / "tok")
     budget = 1500
     result = CliRunner().invoke(app, ["steps", str(tmp_path / "t.jsonl"), "-o", str(tmp_path / "out"),
-                                      "--tokenizer", str(tmp_path / "tok"), "--max-prompt-tokens", str(budget)])
+                                      "--tokenizer", str(tmp_path / "tok"), "--max-prompt-tokens", str(budget),
+                                      "--include-unresolved"])  # the synthetic runs are not graded
     assert result.exit_code == 0, result.output
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     counts = manifest["prompt_budget"]
@@ -131,12 +132,12 @@ def test_steps_with_a_budget_writes_only_fitting_prompts_and_the_counts(tmp_path
     count = chat_token_counter(tiny_tokenizer)
     assert all(count(row["prompt"]) <= budget for row in rows)
     assert f"prompt budget {budget} tokens" in " ".join(result.output.split())
-    unbudgeted = build_step_dataset([tmp_path / "t.jsonl"], tmp_path / "plain", StepOptions())
+    unbudgeted = build_step_dataset([tmp_path / "t.jsonl"], tmp_path / "plain", StepOptions(include_unresolved=True))
     assert unbudgeted["examples"] == 16 and "prompt_budget" not in unbudgeted
 
     Qwen2Config(max_position_embeddings=3000).save_pretrained(tmp_path / "tok")  # default: context − 2048
     result = CliRunner().invoke(app, ["steps", str(tmp_path / "t.jsonl"), "-o", str(tmp_path / "default"),
-                                      "--tokenizer", str(tmp_path / "tok")])
+                                      "--tokenizer", str(tmp_path / "tok"), "--include-unresolved"])
     assert result.exit_code == 0, result.output
     assert json.loads((tmp_path / "default" / "manifest.json").read_text())["prompt_budget"]["max_prompt_tokens"] == 952
 
@@ -162,7 +163,7 @@ def test_train_fits_prompts_to_a_small_context_and_generation_never_sees_more(tm
 
     rng = random.Random(4)
     write_trajectories(tmp_path / "t.jsonl", long_trajectories(rng) * 1)
-    build_step_dataset([tmp_path / "t.jsonl"], tmp_path / "steps", StepOptions(history="all"))
+    build_step_dataset([tmp_path / "t.jsonl"], tmp_path / "steps", StepOptions(history="all", include_unresolved=True))
     tokenizer = build_tokenizer(corpus_from_steps(tmp_path / "steps"), vocab_size=600)
     model = tmp_path / "model"
     build_model(tokenizer, hidden_size=16, layers=1, context=1200).save_pretrained(model)

@@ -21,7 +21,14 @@ from srl_swe.actions import render_completion, tool_action
 from srl_swe.agent import AgentLimits
 from srl_swe.cli import app
 from srl_swe.eval.math import ModelSampler, evaluate_benchmark, write_math_report
-from srl_swe.eval.swe import SweRun, run_swe_eval, summarise, swebench_row, write_predictions
+from srl_swe.eval.swe import (
+    SweRun,
+    grade_with_harness,
+    run_swe_eval,
+    summarise,
+    swebench_row,
+    write_predictions,
+)
 from srl_swe.eval.swe import write_report as write_swe_report
 from srl_swe.rollout import load_tasks
 from srl_swe.sandbox.images import build_images
@@ -102,10 +109,12 @@ def test_a_missing_image_is_an_error_and_the_run_goes_on(inventory_image, tmp_pa
 
 
 @pytest.mark.docker
-def test_an_episode_that_runs_out_of_time_is_an_error_with_its_reason(inventory_image, tmp_path):
+def test_an_episode_that_runs_out_of_time_is_unresolved_with_its_reason(inventory_image, tmp_path):
+    """A time limit is the model's result (kept, not retried, as swebench counts a timeout unresolved): were it an
+    error, every rerun of the finished run would exit 1."""
     run = SweRun(f"local:{INVENTORY}", "oracle", tmp_path / "run", slice_="0:1", limits=AgentLimits(max_seconds=0))
     (entry,) = run_swe_eval(run)["instances"].values()
-    assert entry["status"] == "error" and "time limit" in entry["reason"]
+    assert entry["status"] == "unresolved" and "time limit" in entry["reason"]
 
 
 # --- after a crash, faults, bad input ------------------------------------------------------------------
@@ -280,6 +289,65 @@ def test_the_official_harness_grades_our_predictions_in_our_image(inventory_imag
     assert sorted(summary["resolved_ids"]) == sorted(row["instance_id"] for row in rows)
     assert not docker_client.containers.list(all=True, filters={"name": "sweb.eval"})
     assert not leftover_containers(docker_client, "harness-t")
+
+
+@pytest.mark.parametrize("column", ["image", "eval_script"])
+def test_a_swebench_row_without_a_harness_column_is_a_one_line_error_before_any_rollout(column, tmp_path):
+    rows = [swebench_row(ref.task) for ref in load_tasks(INVENTORY, slice_="0:2")]
+    del rows[1][column]
+    (tmp_path / "rows.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    result = CliRunner().invoke(app, ["eval", "--benchmark", f"swebench:{tmp_path / 'rows.jsonl'}", "--model",
+                                      "oracle", "--sandbox", "local", "-o", str(tmp_path / "run")])
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    said = " ".join(result.output.replace("│", " ").split())
+    assert f"row 2 ({rows[1]['instance_id']}) lacks {column}" in said and "swebench_row" in said, result.output
+    assert not (tmp_path / "run").exists()  # nothing rolled out, no run.json
+
+
+@pytest.mark.docker
+def test_a_harness_error_carries_the_harness_own_message(inventory_image, docker_client, tmp_path):
+    """The harness times one instance's tests out (its eval script sleeps past --timeout): that instance is an
+    error whose reason quotes the harness; the other is graded; exit 1."""
+    rows = [swebench_row(ref.task) for ref in load_tasks(INVENTORY, slice_="0:2")]
+    rows[0]["eval_script"] = rows[0]["eval_script"].replace("set -uxo pipefail", "set -uxo pipefail\nsleep 60", 1)
+    (tmp_path / "rows.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    run = SweRun(f"swebench:{tmp_path / 'rows.jsonl'}", "oracle", tmp_path / "run", workers=2, run_id="harness-e",
+                 harness_timeout=5)
+    report = run_swe_eval(run)
+    slow, quick = (report["instances"][row["instance_id"]] for row in rows)
+    assert slow["status"] == "error" and "Test timed out after 5 seconds" in slow["reason"], slow
+    assert "\n" not in slow["reason"] and len(slow["reason"]) < 500
+    assert quick["status"] == "resolved"
+    assert not leftover_containers(docker_client, "harness-e")
+
+
+@pytest.mark.docker
+def test_a_harness_that_crashes_before_any_instance_is_an_error_with_its_traceback(inventory_image, tmp_path):
+    """The real harness on a row without ``image`` (what the column check now refuses up front) dies before any
+    instance runs: every instance is an error quoting harness.log's last lines."""
+    (task,) = [ref.task for ref in load_tasks(INVENTORY, slice_="0:1")]
+    row = swebench_row(task)
+    del row["image"]
+    (tmp_path / "rows.jsonl").write_text(json.dumps(row) + "\n")
+    gold = Trajectory(id="g", task=task, steps=[], provenance=Provenance(source_format="test"),
+                      outcome=Outcome(patch=task.patch))
+    write_predictions(tmp_path / "predictions.jsonl", "oracle", {task.instance_id: gold})
+    run = SweRun(f"swebench:{tmp_path / 'rows.jsonl'}", "oracle", tmp_path, harness_timeout=60)
+    verdicts = grade_with_harness(run, "crash-t", (str(tmp_path / "rows.jsonl"), "test"), [task.instance_id])
+    status, reason = verdicts[task.instance_id]
+    assert status == "error" and "no result" in reason and "KeyError: 'image'" in reason, reason
+    assert "\n" not in reason and len(reason) < 500
+
+
+def test_eval_help_names_every_benchmark():
+    from srl_swe.eval.names import BENCHMARK_FORMS, MATH_BENCHMARK_NAMES
+
+    result = CliRunner().invoke(app, ["eval", "--help"], env={"COLUMNS": "400", "TERMINAL_WIDTH": "400"})
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.replace("│", " ").split())
+    assert {"swe-bench-verified", "swe-bench-lite", "swe-bench", "swebench:PATH", "local:PATH"} <= set(BENCHMARK_FORMS)
+    for name in (*BENCHMARK_FORMS, *MATH_BENCHMARK_NAMES, "math:PATH"):
+        assert name in said, name
 
 
 # --- math ----------------------------------------------------------------------------------------------

@@ -363,6 +363,32 @@ def test_a_pytest_at_the_root_is_not_the_test_runner(repo, task, files):
     assert f"srl-swe grading: removed {top} (absent at the base commit, it would shadow the module pytest)" in log
 
 
+PLUGIN_CHEAT = ("import pytest\n\n\n@pytest.hookimpl(hookwrapper=True, tryfirst=True)\n"
+                "def pytest_runtest_makereport(item, call):\n    call.excinfo = None\n    yield\n")
+
+
+def test_a_module_shadowing_an_installed_pytest_plugin_is_removed(repo, task, monkeypatch):
+    """pytest imports its plugins (``pytest11`` entry points, e.g. hypothesis's in many SWE-bench images)
+    after the root is back on ``sys.path``: a root module of a plugin's name would be loaded in its place and
+    could clear every failure before either record sees it. Such a module, added by the patch, is removed."""
+    write(repo, {"_hypothesis_pytestplugin.py": PLUGIN_CHEAT})
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "")  # this test needs the plugins loaded
+    nonce = new_nonce()
+    script = eval_script(task, nonce, workdir=str(repo), python=sys.executable, scratch=str(repo.parent / "s"))
+    env = {key: value for key, value in os.environ.items() if key != "PYTEST_DISABLE_PLUGIN_AUTOLOAD"}
+    log = subprocess.run(["bash", "-c", script], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         env=env, timeout=300).stdout
+    result = grade(task, log, nonce)
+    assert "srl-swe grading: removed _hypothesis_pytestplugin.py" in log
+    assert not result.resolved and result.outcomes[F2P[0]] == "FAILED"
+
+
+def test_a_sitecustomize_the_patch_adds_anywhere_is_removed(repo, task):
+    write(repo, {"src/sitecustomize.py": "print('customized')\n"})
+    log, nonce = evaluate(repo, task)
+    assert "srl-swe grading: removed src/sitecustomize.py" in log and not (repo / "src/sitecustomize.py").exists()
+
+
 def test_modules_the_patch_adds_to_shadow_the_stdlib_are_removed(repo, task):
     apply_gold(repo, task)
     shadows = {"json.py": "raise SystemExit('shadowed json')\n", "tests/unittest/__init__.py": "",

@@ -36,9 +36,25 @@ def test_local_collection_resolves_every_task_and_resumes(tmp_path, calc_task):
     trajectories = list(read_trajectories(out))
     assert sorted(t.task.instance_id for t in trajectories) == ["acme__calc-0", "acme__calc-1", "acme__calc-2"]
     assert all(t.outcome.resolved and t.outcome.exit_status == "submitted" for t in trajectories)
+    assert all(t.outcome.grade_reason == "" for t in trajectories), "a resolved run has no reason against it"
     assert (tmp_path / "run.jsonl.logs" / "acme__calc-0.json").exists()
     again = runner.invoke(app, args, env={"COLUMNS": "200"})
     assert "3 already done" in again.output and len(list(read_trajectories(out))) == 3
+
+
+def test_a_run_that_submits_nothing_is_written_unresolved_with_the_graders_reason(tmp_path, calc_task):
+    from srl_swe.actions import render_completion, tool_action
+
+    folder, out = task_folder(tmp_path, calc_task, count=1), tmp_path / "run.jsonl"
+    replay = tmp_path / "nothing.json"
+    replay.write_text(json.dumps([render_completion("done", tool_action("submit", {}))]))
+    result = CliRunner().invoke(app, ["collect", "--tasks", str(folder), "--expert", f"replay:{replay}", "--sandbox",
+                                      "local", "-o", str(out)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    [record] = [json.loads(line) for line in out.read_text().splitlines()]
+    assert record["outcome"]["resolved"] is False and record["outcome"]["grade_reason"]
+    grade = json.loads((tmp_path / "run.jsonl.logs" / "acme__calc-0.grade.json").read_text())
+    assert record["outcome"]["grade_reason"] == grade["reason"]
 
 
 def test_a_killed_collection_resumes_without_loss_or_duplicates(tmp_path, calc_task):

@@ -1,13 +1,16 @@
 import json
 
 import datasets
+import pyarrow.parquet as pq
 import pytest
+from typer.testing import CliRunner
 
 from srl_swe import prompts
 from srl_swe.actions import action_text, tool_action
+from srl_swe.cli import app
 from srl_swe.sft_view import assistant_mask, sft_messages
-from srl_swe.steps import StepOptions, build_step_dataset, step_examples, step_title
-from srl_swe.trajectory import Action, MathTask, Provenance, Step, SweTask, Trajectory, write_trajectories
+from srl_swe.steps import StepFolderError, StepOptions, build_step_dataset, step_examples, step_title
+from srl_swe.trajectory import Action, MathTask, Outcome, Provenance, Step, SweTask, Trajectory, write_trajectories
 
 
 def swe_trajectory(n: int = 4, observation: str = "output {}") -> Trajectory:
@@ -79,8 +82,8 @@ def test_step_title():
 def test_parquet_loads_with_datasets(tmp_path):
     source = tmp_path / "t.jsonl"
     write_trajectories(source, [swe_trajectory(4), math_trajectory()])
-    counts = build_step_dataset([source], tmp_path / "out", StepOptions())
-    assert counts == {"trajectories": 2, "examples": 5, "too_short": 0}
+    counts = build_step_dataset([source], tmp_path / "out", StepOptions(include_unresolved=True))
+    assert counts == {"trajectories": 2, "examples": 5, "too_short": 0, "unresolved": 0, "resolution_unknown": 0}
     steps = datasets.load_dataset("parquet", data_files=str(tmp_path / "out" / "steps.parquet"), split="train")
     assert steps.num_rows == 5
     assert set(steps.column_names) >= {"prompt", "expert_action", "tool", "step", "num_steps", "trajectory_id",
@@ -97,10 +100,55 @@ def test_bad_lines_are_reported_and_the_rest_is_built(tmp_path):
     with open(source, "a") as handle:
         handle.write('{"schema_version": 99}\nnot json\n')
     skipped = []
-    counts = build_step_dataset([source], tmp_path / "out", StepOptions(), on_skip=lambda w, r: skipped.append((w, r)))
+    counts = build_step_dataset([source], tmp_path / "out", StepOptions(include_unresolved=True),
+                                on_skip=lambda w, r: skipped.append((w, r)))
     assert counts["examples"] == 2
     assert [w for w, _ in skipped] == [f"{source}:2", f"{source}:3"]
     assert "schema_version 99" in skipped[0][1] and "not valid JSON" in skipped[1][1]
+
+
+def graded(trajectory_id: str, resolved: bool | None) -> Trajectory:
+    """A 3-step SWE trajectory whose outcome says ``resolved``."""
+    trajectory = swe_trajectory(3).model_copy(update={"id": trajectory_id})
+    trajectory.outcome = Outcome(resolved=resolved)
+    return trajectory
+
+
+def test_steps_builds_from_resolved_runs_only_unless_asked_and_counts_the_rest(tmp_path):
+    source = tmp_path / "graded.jsonl"
+    write_trajectories(source, [graded("ok", True), graded("failed", False), graded("ungraded", None)])
+    runner = CliRunner()
+    result = runner.invoke(app, ["steps", str(source), "-o", str(tmp_path / "verified")], env={"COLUMNS": "300"})
+    assert result.exit_code == 0, result.output
+    assert "1 trajectories → 2 step examples" in result.output
+    assert "left out as unverified: 1 unresolved, 1 of unknown resolution" in result.output
+    rows = pq.read_table(tmp_path / "verified" / "steps.parquet").to_pylist()
+    assert {row["trajectory_id"] for row in rows} == {"ok"}
+    assert [r["trajectory_id"] for r in pq.read_table(tmp_path / "verified" / "sft.parquet").to_pylist()] == ["ok"]
+    manifest = json.loads((tmp_path / "verified" / "manifest.json").read_text())
+    assert (manifest["trajectories"], manifest["unresolved"], manifest["resolution_unknown"]) == (1, 1, 1)
+    assert manifest["options"]["include_unresolved"] is False
+
+    result = runner.invoke(app, ["steps", str(source), "-o", str(tmp_path / "all"), "--include-unresolved"],
+                           env={"COLUMNS": "300"})
+    assert result.exit_code == 0, result.output
+    assert "3 trajectories → 6 step examples" in result.output and "left out as unverified" not in result.output
+    rows = pq.read_table(tmp_path / "all" / "steps.parquet").to_pylist()
+    assert {row["trajectory_id"] for row in rows} == {"ok", "failed", "ungraded"}
+    manifest = json.loads((tmp_path / "all" / "manifest.json").read_text())
+    assert (manifest["trajectories"], manifest["unresolved"], manifest["resolution_unknown"]) == (3, 0, 0)
+
+
+def test_replacing_a_step_folder_with_only_unverified_runs_fails_and_says_why(tmp_path):
+    source, out = tmp_path / "t.jsonl", tmp_path / "steps"
+    write_trajectories(source, [graded("ok", True)])
+    build_step_dataset([source], out, StepOptions())
+    before = (out / "manifest.json").read_text()
+    write_trajectories(source, [graded("failed", False), graded("ungraded", None)])
+    with pytest.raises(StepFolderError, match=r"no resolved trajectory \(1 unresolved, 1 of unknown resolution"):
+        build_step_dataset([source], out, StepOptions())
+    assert (out / "manifest.json").read_text() == before
+    assert build_step_dataset([source], out, StepOptions(include_unresolved=True))["trajectories"] == 2
 
 
 def test_sft_view_trains_only_the_assistant_tokens(tiny_tokenizer):

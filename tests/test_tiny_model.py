@@ -17,7 +17,7 @@ def test_init_tiny_model_from_step_data(tmp_path):
     runner, steps = CliRunner(), str(tmp_path / "steps")
     imported = runner.invoke(app, ["collect", "--import", examples, "--all", "-o", str(tmp_path / "t.jsonl")])
     assert imported.exit_code == 0
-    assert runner.invoke(app, ["steps", str(tmp_path / "t.jsonl"), "-o", steps]).exit_code == 0
+    assert runner.invoke(app, ["steps", str(tmp_path / "t.jsonl"), "-o", steps, "--include-unresolved"]).exit_code == 0
     result = runner.invoke(app, ["init-tiny-model", "-o", str(tmp_path / "tiny"), "--from-data", steps, "--vocab-size",
                                  "1000"])
     assert result.exit_code == 0, result.output

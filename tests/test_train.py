@@ -62,7 +62,8 @@ def workspace(tmp_path_factory):
     write_trajectories(root / "swe.jsonl", [swe_trajectory(i, rng) for i in range(48)])
     (root / "s1k.jsonl").write_text("".join(json.dumps(s1k_row(i)) + "\n" for i in range(12)))
     write_trajectories(root / "math.jsonl", import_files([root / "s1k.jsonl"], resolved_only=True))
-    build_step_dataset([root / "swe.jsonl"], root / "swe", StepOptions(max_observation_chars=200))
+    build_step_dataset([root / "swe.jsonl"], root / "swe",
+                       StepOptions(max_observation_chars=200, include_unresolved=True))  # synthetic, not graded
     build_step_dataset([root / "math.jsonl"], root / "math", StepOptions())
     init_tiny_model(root / "model", root / "swe")
     sft = config(root, "sft", output_dir=root / "sft",
@@ -130,7 +131,7 @@ def test_validation_holds_out_whole_tasks_so_no_prompt_leaks(tmp_path):
     # three expert trajectories per task, with identical issues: their first prompts are identical
     trajectories = [swe_trajectory(i, random.Random(i % 10), task=f"task-{i % 10}") for i in range(30)]
     write_trajectories(tmp_path / "t.jsonl", trajectories)
-    build_step_dataset([tmp_path / "t.jsonl"], tmp_path / "steps", StepOptions())
+    build_step_dataset([tmp_path / "t.jsonl"], tmp_path / "steps", StepOptions(include_unresolved=True))
     settings = validate({"method": "srl", "model": {"path": "m"}, "output_dir": "o",
                          "data": {"path": str(tmp_path / "steps"), "validation_trajectories": 3}}).data
     train_rows, held_rows = step_datasets(settings)

@@ -17,7 +17,8 @@ def test_grpo_step_with_our_rewards_on_our_dataset(tmp_path, tiny_tokenizer):
     trajectory = Trajectory(id="t", task=SweTask(instance_id="i", problem_statement="bug"), steps=steps,
                             provenance=Provenance(source_format="test"))
     write_trajectories(tmp_path / "t.jsonl", [trajectory])
-    build_step_dataset([tmp_path / "t.jsonl"], tmp_path / "data", StepOptions(max_observation_chars=200))
+    build_step_dataset([tmp_path / "t.jsonl"], tmp_path / "data",
+                       StepOptions(max_observation_chars=200, include_unresolved=True))
     dataset = datasets.load_dataset("parquet", data_files=str(tmp_path / "data" / "steps.parquet"), split="train")
 
     torch.manual_seed(0)

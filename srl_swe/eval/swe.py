@@ -24,6 +24,7 @@ same command resumes: finished instances are kept, errors are retried.
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import subprocess
 import sys
@@ -34,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from srl_swe.agent import AgentLimits, run_agent
+from srl_swe.eval.names import BENCHMARK_FORMS, SWE_BENCHMARKS
 from srl_swe.rollout import (
     TaskRef,
     load_tasks,
@@ -46,12 +48,10 @@ from srl_swe.rollout import (
 from srl_swe.sandbox.base import PatchTooLarge
 from srl_swe.trajectory import SweTask, atomic_output, read_trajectories
 
-SWE_BENCHMARKS = {
-    "swe-bench-verified": ("SWE-bench/SWE-bench_Verified", "test"),
-    "swe-bench-lite": ("SWE-bench/SWE-bench_Lite", "test"),
-    "swe-bench": ("SWE-bench/SWE-bench", "test"),
-}
 STATUSES = ("resolved", "unresolved", "empty_patch", "error")
+HARNESS_COLUMNS = ("instance_id", "repo", "version", "base_commit", "patch", "test_patch", "FAIL_TO_PASS",
+                   "PASS_TO_PASS", "image", "eval_script", "log_parser", "eval_type")
+"""The columns of a SWE-bench 5 row that swebench's harness (``make_test_spec``) and ``task_from_row`` read."""
 
 
 @dataclass
@@ -78,16 +78,32 @@ def load_benchmark(run: SweRun) -> tuple[list[TaskRef], tuple[str, str] | None]:
         from swebench.harness.utils import load_swebench_dataset
 
         dataset = SWE_BENCHMARKS.get(run.benchmark) or (run.benchmark.removeprefix("swebench:"), "test")
-        rows = load_swebench_dataset(*dataset)
-        tasks = [TaskRef(task_from_row(dict(row))) for row in rows]
+        rows = [dict(row) for row in load_swebench_dataset(*dataset)]
+        tasks = [TaskRef(harness_task(dataset[0], number, row)) for number, row in enumerate(rows, 1)]
         return select_tasks(tasks, run.slice_, run.pattern), dataset
     if run.benchmark.startswith("local:"):
         path = Path(run.benchmark.removeprefix("local:"))
         if not path.exists():
             raise ValueError(f"--benchmark {run.benchmark}: {path} does not exist")
         return load_tasks(path, run.slice_, run.pattern), None
-    raise ValueError(f"unknown benchmark {run.benchmark!r}: use {', '.join(SWE_BENCHMARKS)}, swebench:PATH or "
-                     f"local:PATH")
+    raise ValueError(f"unknown benchmark {run.benchmark!r}: use {', '.join(BENCHMARK_FORMS)}")
+
+
+def harness_task(source: str, number: int, row: dict) -> SweTask:
+    """Row ``number`` (from 1) of ``source`` as a task, once it has every column in ``HARNESS_COLUMNS``
+    (absent, null or, for the text ones, empty counts as missing); else a one-line ValueError naming the
+    source, the row and the missing columns, or the row's first unusable field."""
+    iid = row.get("instance_id") or "no instance_id"
+    missing = [column for column in HARNESS_COLUMNS
+               if row.get(column) is None or (column not in ("FAIL_TO_PASS", "PASS_TO_PASS") and row[column] == "")]
+    if missing:
+        raise ValueError(f"{source}: row {number} ({iid}) lacks {', '.join(missing)}, which swebench's harness "
+                         f"needs; write such rows with srl_swe.eval.swe.swebench_row, or grade them with our grader "
+                         f"via --benchmark local:PATH")
+    try:
+        return task_from_row(row)
+    except ValueError as exc:
+        raise ValueError(f"{source}: row {number} ({iid}): {exc}") from None
 
 
 def started_run(run: SweRun) -> dict | None:
@@ -165,8 +181,8 @@ def _instance(iid: str, trajectories: dict, errors: dict[str, str], verdicts: di
     if iid in errors or iid not in trajectories:
         return {"status": "error", "reason": errors.get(iid, "no result")}
     outcome = trajectories[iid].outcome
-    if outcome.exit_status == "time_limit":
-        return {"status": "error", "reason": f"the episode hit its time limit ({run.limits.max_seconds:.0f} s)",
+    if outcome.exit_status == "time_limit":  # the model's result, kept (not retried): as the harness's timeouts
+        return {"status": "unresolved", "reason": f"the episode hit its time limit ({run.limits.max_seconds:.0f} s)",
                 "exit_status": outcome.exit_status}
     if outcome.exit_status == "patch_too_large":
         return {"status": "unresolved", "reason": str(PatchTooLarge()), "exit_status": outcome.exit_status}
@@ -207,7 +223,36 @@ def grade_with_harness(run: SweRun, run_id: str, harness: tuple[str, str], ids: 
             subprocess.run(command, cwd=run.out, stdout=log, stderr=subprocess.STDOUT, check=False, timeout=limit)
         except subprocess.TimeoutExpired:
             return {iid: ("error", f"the harness did not finish within {limit} s (see harness.log)") for iid in ids}
-    return harness_verdicts(run.out / f"{run.model.replace('/', '__')}.{run_id}.json")
+    verdicts = harness_verdicts(run.out / f"{run.model.replace('/', '__')}.{run_id}.json")
+    verdicts.update({iid: ("error", "the harness reported no result") for iid in ids if iid not in verdicts})
+    for iid, (status, reason) in verdicts.items():
+        if status == "error":
+            log = run.out / "logs" / "run_evaluation" / run_id / run.model.replace("/", "__") / iid / "run_instance.log"
+            said = log_tail(log if log.exists() else run.out / "harness.log")
+            verdicts[iid] = (status, f"{reason}: {said}" if said else reason)
+    return verdicts
+
+
+HARNESS_CHATTER = ("traceback (most recent call last)", "attempting to stop", "attempting to remove",
+                   "stopped successfully", "removed successfully", "killed successfully", "forcefully killing",
+                   "check (logs/")
+LOG_PREFIX = re.compile(r"^\d{4}-\d\d-\d\d [\d:,.]+ - [A-Z]+ - ")  # swebench's logger: "2025-… - INFO - "
+
+
+def log_tail(path: Path, lines: int = 3, limit: int = 300) -> str:
+    """The last ``lines`` meaningful lines of a harness log on one line, at most ``limit`` characters (the
+    end kept); "" when there is no such file or line. Meaningful: not blank, not a traceback's indented frames,
+    not container clean-up; swebench's logger prefix is dropped."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(max(0, handle.seek(0, 2) - 65536))
+            text = handle.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+    kept = [LOG_PREFIX.sub("", line).strip() for line in text.splitlines() if line.strip() and not line[0].isspace()
+            and not any(word in line.lower() for word in HARNESS_CHATTER)]
+    said = " ⏎ ".join(line for line in kept[-lines:] if line)
+    return said if len(said) <= limit else "…" + said[-(limit - 1):]
 
 
 def harness_verdicts(summary_path: Path) -> dict[str, tuple[str, str]]:

@@ -23,15 +23,18 @@ NAME = "mini-chat"
 
 
 def detect(record: dict[str, Any]) -> bool:
-    """A ``messages`` list without mini's ``info`` whose assistant turns have no ``tool_calls`` and at least
-    one of which holds a mini fence."""
+    """A ``messages`` list without mini's ``info`` whose assistant turns have no ``tool_calls`` and mostly hold
+    mini fences: more fenced turns than turns with ``<function=…>`` markup (a markup chat — SWE-Gym, OpenHands
+    — may show a ```bash example in a closing summary; a mini chat may end with one markup submit)."""
     messages = record.get("messages")
     if not isinstance(messages, list) or isinstance(record.get("info"), dict):
         return False
     assistant = [m for m in messages if isinstance(m, dict) and m.get("role") == "assistant"]
     if any(m.get("tool_calls") for m in assistant):
         return False
-    return any(isinstance(m.get("content"), str) and DEFAULT_ACTION_REGEX.search(m["content"]) for m in assistant)
+    texts = [m["content"] for m in assistant if isinstance(m.get("content"), str)]
+    fenced = sum(1 for text in texts if DEFAULT_ACTION_REGEX.search(text))
+    return fenced > 0 and fenced > sum(1 for text in texts if "<function=" in text)
 
 
 def convert(record: dict[str, Any], source: str) -> Any:

@@ -1,10 +1,10 @@
 """Local generation with transformers (``hf:PATH``): a checkpoint folder such as one ``srl-swe train``
 wrote, on the GPU when there is one, else the CPU. Greedy by default (temperature 0).
 
-A PATH that is not a local folder is a Hugging Face Hub id; before transformers spends tens of seconds
-retrying, ``check_source`` fails at once (ValueError naming ``hf:PATH``) when the Hub is off
-(``HF_HUB_OFFLINE``/``TRANSFORMERS_OFFLINE``) or its host (``HF_ENDPOINT``, or the HTTPS proxy) does not
-accept a connection within ``HUB_PROBE_SECONDS``.
+A PATH that is not a local folder is a Hugging Face Hub id; unless it is in the local cache already,
+before transformers spends tens of seconds retrying, ``check_source`` fails at once (ValueError naming
+``hf:PATH``) when the Hub is off (``HF_HUB_OFFLINE``/``TRANSFORMERS_OFFLINE``) or its host
+(``HF_ENDPOINT``, or the HTTPS proxy) does not accept a connection within ``HUB_PROBE_SECONDS``.
 """
 
 from __future__ import annotations
@@ -59,12 +59,24 @@ def check_source(path: str) -> None:
         raise ValueError(f"hf:{path}: a file, not a model folder")
     if path.startswith(("/", ".", "~")) or path.count("/") > 1:
         raise ValueError(f"hf:{path}: no such folder")
+    if _cached(path):
+        return
     if any(os.environ.get(name, "").upper() in _TRUE for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")):
         raise ValueError(f"hf:{path}: no such folder, and the Hugging Face Hub is off (HF_HUB_OFFLINE is set)")
     host = hub_host()
     if not reachable(*host, HUB_PROBE_SECONDS):
         raise ValueError(f"hf:{path}: no such folder, and the Hugging Face Hub ({host[0]}:{host[1]}) cannot be "
                          f"reached; give a local checkpoint folder")
+
+
+def _cached(repo_id: str) -> bool:
+    """Whether the Hub model ``repo_id`` is already in the local Hugging Face cache (loads offline)."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        return isinstance(try_to_load_from_cache(repo_id, "config.json"), str)
+    except Exception:  # noqa: BLE001 - a malformed id or cache: not cached
+        return False
 
 
 def hub_host() -> tuple[str, int]:

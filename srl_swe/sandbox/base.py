@@ -141,13 +141,13 @@ scripts that run before the agent (history hiding) or in a fresh sandbox (patch 
 def hide_future_history(sandbox: Sandbox, base_commit: str) -> None:
     """Make every commit after ``base_commit`` unreachable (agents have read the fix with ``git log``):
     check out the base on a fresh ``main``, delete every other ref and remote, expire reflogs, prune.
-    Each git command is bounded (``HARNESS_TIMEOUT_S``), the whole script too."""
+    Each git command is bounded (``HARNESS_TIMEOUT_S``), the whole script by twice that."""
     commit = shlex.quote(base_commit)
     script = (f"{SAFE_GIT_FUNCTION}\n"
               f"cd {shlex.quote(sandbox.workdir)} && g checkout -q --detach {commit} && "
               f"g for-each-ref --format='%(refname)' | while read -r ref; do g update-ref -d \"$ref\"; done && "
               f"g checkout -q -B main && {{ g remote | while read -r name; do g remote remove \"$name\"; done; }} && "
               f"g reflog expire --expire=now --all && g gc -q --prune=now")
-    result = sandbox.run(script, timeout=HARNESS_TIMEOUT_S)
+    result = sandbox.run(script, timeout=2 * HARNESS_TIMEOUT_S)  # gc of a large repository on a busy machine
     if result.exit_code != 0:
         raise SandboxError(f"could not hide the history after {base_commit}: {result.output[-500:]}")

@@ -251,14 +251,16 @@ class DockerSandbox:
             raise SandboxError(f"git {' '.join(args)[:200]} was killed after {timeout:g} s")
         return code, output if code == 0 else output + bytes(stream.stderr)
 
-    def _exit_code(self, exec_id: str) -> int:
-        """An ended exec's exit code (the engine may take a moment to record it)."""
-        for _ in range(50):
+    def _exit_code(self, exec_id: str, seconds: float = 30.0) -> int:
+        """An ended exec's exit code (a loaded engine may take a while to record it); -1 if it never does."""
+        deadline = time.monotonic() + seconds
+        while True:
             state = self.client.api.exec_inspect(exec_id)
             if not state.get("Running"):
                 return int(state.get("ExitCode") or 0)
+            if time.monotonic() > deadline:
+                return -1
             time.sleep(0.02)
-        return -1
 
     @contextmanager
     def _engine(self, doing: str):
