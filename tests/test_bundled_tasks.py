@@ -54,7 +54,10 @@ def test_the_oracle_resolves_every_bundled_task_in_docker(images, tmp_path, name
     assert result.exit_code == 0, result.output
     trajectories = list(read_trajectories(out))
     assert len(trajectories) >= 6 and all(t.outcome.resolved for t in trajectories)
-    assert not docker_client.containers.list(all=True, filters={"label": "srl-swe"})
+    from srl_swe.sandbox.docker import LABEL, owner
+
+    # this process's containers only: another run on the same engine (a second checkout's tests) is not ours
+    assert not docker_client.containers.list(all=True, filters={"label": f"{LABEL}.owner={owner()}"})
 
 
 def test_the_oracle_resolves_bundled_tasks_in_the_local_sandbox(tmp_path):

@@ -103,7 +103,10 @@ def test_docker_collection_with_the_oracle(tmp_path, calc_task, docker_client, b
                                 env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert all(t.outcome.resolved for t in read_trajectories(out)) and len(list(read_trajectories(out))) == 2
-    assert not docker_client.containers.list(all=True, filters={"label": "srl-swe"})
+    from srl_swe.sandbox.docker import LABEL, owner
+
+    # this process's containers only: another run on the same engine (a second checkout's tests) is not ours
+    assert not docker_client.containers.list(all=True, filters={"label": f"{LABEL}.owner={owner()}"})
 
 
 def test_task_rows_of_the_public_datasets():
