@@ -80,3 +80,21 @@ def test_the_runs_own_action_regex_decides_what_ran():
     record["messages"][2]["content"] = "THOUGHT: look.\n\n<bash_code>ls calc</bash_code>"
     trajectory = FORMATS["mini-swe-agent"].convert(record, "run.traj.json")
     assert [step.action.arguments["command"] for step in trajectory.steps] == ["ls calc"]
+
+
+def test_a_markup_chat_with_a_fenced_example_is_not_a_mini_chat():
+    """An OpenHands/SWE-Gym markup chat may show a ```bash example in a closing summary: it stays a markup
+    chat (the example never ran), its calls and its submit are all read."""
+    import json
+    from pathlib import Path
+
+    from srl_swe.formats import FORMATS, detect_format
+
+    path = Path(__file__).parent.parent / "trajectories" / "examples" / "swe_gym_sft.jsonl"
+    record = json.loads(path.read_text().splitlines()[0])
+    plain = FORMATS["swe-gym"].convert(record, "plain")
+    last = record["messages"][-1]
+    last["content"] = "To check it yourself, run:\n```bash\npython reproduce.py\n```\n" + last["content"]
+    assert detect_format(record) == "swe-gym"
+    steps = FORMATS["swe-gym"].convert(record, "with example").steps
+    assert [s.action for s in steps] == [s.action for s in plain.steps] and steps[-1].action.tool == "submit"
