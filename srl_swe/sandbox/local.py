@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 import warnings
 from pathlib import Path
 
@@ -36,7 +37,7 @@ BASE_COMMIT_ENV = {
     "GIT_AUTHOR_DATE": "2025-01-01T00:00:00+00:00", "GIT_COMMITTER_DATE": "2025-01-01T00:00:00+00:00",
 }
 """The bundled repositories' base commit recipe (sandboxes/README.md): same files → same hash."""
-KILL_ROUNDS = 50
+KILL_ROUNDS = 100
 
 
 def commit_base(path: Path) -> str:
@@ -105,6 +106,7 @@ class LocalSandbox:
                 break
             for pid in pids:
                 _kill(pid)
+            time.sleep(0.02)  # a loaded machine takes a moment to end a SIGKILLed process
         if include_shell:
             _kill(shell_pid)
 
