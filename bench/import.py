@@ -17,7 +17,6 @@ import argparse
 import copy
 import json
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,12 +28,8 @@ JSONL_TEMPLATES = ["openai_chat.jsonl", "swe_gym_sampled.jsonl", "swe_gym_sft.js
                    "swe_smith_xml.jsonl"]
 PARQUET_TEMPLATE = ("openai_chat.jsonl", 2)  # the nebius SWE-rebench-openhands row: uniform message structs
 
-MEASURE = """
-import resource, subprocess, sys, time
-start = time.perf_counter()
-code = subprocess.run(sys.argv[1:]).returncode
-print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024, code)
-"""
+sys.path.insert(0, str(Path(__file__).parent))
+from steps import measure  # noqa: E402 - bench/steps.py: wall time and peak RSS of a subprocess
 
 IMPORT = """
 import json, sys
@@ -55,15 +50,6 @@ else:
     rows = pd.read_json(sys.argv[1], lines=True)
 print(len(rows), file=sys.stderr)
 """
-
-
-def measure(command: list[str]) -> tuple[float, int]:
-    """Wall seconds and peak RSS (bytes) of ``command`` run in its own process; SystemExit if it fails."""
-    out = subprocess.run([sys.executable, "-c", MEASURE, *command], capture_output=True, text=True, check=True)
-    seconds, rss, code = out.stdout.split()
-    if code != "0":
-        raise SystemExit(f"{command[:3]} failed with exit code {code}")
-    return float(seconds), int(rss)
 
 
 def observations(seed: int = 0, count: int = 64) -> list[str]:
