@@ -1,5 +1,6 @@
 """Sandboxes for real: the Docker backend in containers (marker `docker`) and the local backend."""
 
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -70,10 +71,11 @@ def test_local_sandbox_keeps_every_promise(repo):
         sandbox = LocalSandbox(repo)
     with sandbox:
         shared_behaviour(sandbox)
-        sandbox.run("(sleep 300 &) ; sleep 300 & sleep 300", timeout=1)
+        mark = f"300.{os.getpid()}{time.monotonic_ns() % 10**6}"  # this run's sleeps only, not another's
+        sandbox.run(f"(sleep {mark} &) ; sleep {mark} & sleep {mark}", timeout=1)
 
         def leftovers() -> list[str]:
-            return subprocess.run(["pgrep", "-f", "sleep 300"], capture_output=True, text=True).stdout.split()
+            return subprocess.run(["pgrep", "-f", f"sleep {mark}"], capture_output=True, text=True).stdout.split()
 
         # SIGKILL is sent at once, but a starved machine may take a moment to end the processes: poll briefly
         assert wait_until(lambda: not leftovers(), 10), f"the command's process tree was killed: {leftovers()}"
