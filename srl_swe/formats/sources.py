@@ -131,9 +131,10 @@ def _is_message_list(value: Any) -> bool:
 
 
 def _is_event_list(value: Any) -> bool:
-    """A JSON list of OpenHands events (every item an object with a string ``action`` or ``observation``)."""
-    return isinstance(value, list) and bool(value) and all(
-        isinstance(e, dict) and isinstance(e.get("action") or e.get("observation"), str) for e in value)
+    """A JSON list of OpenHands events (every item one, by ``srl_swe.formats.openhands.is_event``)."""
+    from srl_swe.formats.openhands import is_event
+
+    return isinstance(value, list) and bool(value) and all(is_event(item) for item in value)
 
 
 def _looks_like_jsonl(data: bytes) -> bool:
