@@ -49,7 +49,7 @@ def completions(task, hostile: str | None) -> list[str]:
 
 def tasks_for_load(copies: int):
     """Every bundled task ``copies`` times (instance ids suffixed, so each copy is its own rollout)."""
-    from srl_swe.rollout import TaskRef, bundled_tasks
+    from srl_swe.tasks.rows import TaskRef, bundled_tasks
 
     refs = bundled_tasks(SANDBOXES)
     return [TaskRef(ref.task.model_copy(update={"instance_id": f"{ref.task.instance_id}.{n}"}), ref.repo_dir)

@@ -58,7 +58,8 @@ def concurrent_rollouts(count: int) -> dict:
     """``count`` oracle rollouts of bundled tasks, all at once."""
     import docker
 
-    from srl_swe.rollout import bundled_tasks, model_factory, rollout_all, sandbox_factory
+    from srl_swe.rollout import model_factory, rollout_all, sandbox_factory
+    from srl_swe.tasks.rows import bundled_tasks
 
     tasks = bundled_tasks(Path(__file__).resolve().parent.parent / "sandboxes")[:count]
     with tempfile.TemporaryDirectory() as tmp:

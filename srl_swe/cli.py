@@ -13,9 +13,10 @@ from rich.table import Table
 
 from srl_swe.budget import BudgetError
 from srl_swe.collect import Tally, collect_import, load_report
-from srl_swe.eval.names import BENCHMARK_FORMS, MATH_BENCHMARK_NAMES
+from srl_swe.eval.names import MATH_BENCHMARK_NAMES
 from srl_swe.formats import FORMATS
 from srl_swe.steps import StepFolderError, StepOptions, build_step_dataset, check_output_folder
+from srl_swe.tasks.names import sources_help
 from srl_swe.trajectory import atomic_output
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Supervised Reinforcement Learning for SWE agents.")
@@ -50,7 +51,8 @@ def collect(
         help="SWE-bench results that say which instances were resolved: a run summary, an experiments "
              "results.json, a per-instance report.json, or a folder of them")] = None,
     tasks: Annotated[Path | None, typer.Option(
-        help="live collection: a sandbox folder (sandboxes/NAME) or a SWE-bench-format JSONL/Parquet")] = None,
+        help="live collection: a task source — " + sources_help() + "; or a plain path (any of those files or "
+             "folders)")] = None,
     expert: Annotated[str, typer.Option(
         help="live collection: oracle, openai:MODEL, hf:PATH or replay:FILE")] = "oracle",
     base_url: Annotated[str | None, typer.Option(help="openai:MODEL endpoint (or OPENAI_BASE_URL)")] = None,
@@ -126,9 +128,10 @@ def _model_factory(spec: str, base_url: str | None, api_key: str | None):
 def _collect_live(source: Path, make_model, expert: str, kind: str, workers: int, slice_: str | None,
                   pattern: str | None, redo: bool, out: Path) -> None:
     from srl_swe import rollout
+    from srl_swe.tasks.rows import load_tasks
 
     try:
-        refs = rollout.load_tasks(source, slice_, pattern)
+        refs = load_tasks(source, slice_, pattern)
         open_sandbox = rollout.sandbox_factory(kind, run_id=f"collect-{uuid.uuid4().hex[:8]}")
     except (OSError, ValueError) as exc:
         raise typer.BadParameter(str(exc)) from None
@@ -408,9 +411,8 @@ def train(
 
 def _benchmark_help() -> str:
     """``--benchmark``'s help: every SWE benchmark, then every math one, from the tables in code."""
-    return (f"SWE: {', '.join(BENCHMARK_FORMS)} (swebench:PATH: SWE-bench 5 rows, graded by swebench's "
-            f"harness; local:PATH: sandboxes/<repo> or SWE-bench-format JSONL, graded by ours); math: "
-            f"{', '.join(MATH_BENCHMARK_NAMES)}, math:PATH.jsonl (comma-separated for several)")
+    return (f"SWE: {sources_help()}. Math: {', '.join(MATH_BENCHMARK_NAMES)}, math:PATH.jsonl (comma-separated "
+            "for several)")
 
 
 @app.command("eval")
@@ -610,11 +612,12 @@ def sandbox_validate(
     from concurrent.futures import ThreadPoolExecutor
 
     from srl_swe import rollout
+    from srl_swe.tasks.rows import bundled_tasks
 
     if not root.is_dir():
         raise typer.BadParameter(f"{root}: no such folder", param_hint="'--root'")
     try:
-        refs = rollout.bundled_tasks(root)
+        refs = bundled_tasks(root)
         open_sandbox = rollout.sandbox_factory(sandbox)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None

@@ -112,7 +112,8 @@ def run_quickstart(options: QuickstartOptions, say: Callable[[str], None] = prin
 
 
 def _collect(options: QuickstartOptions, kind: str) -> None:
-    from srl_swe.rollout import bundled_tasks, model_factory, rollout_all, sandbox_factory
+    from srl_swe.rollout import model_factory, rollout_all, sandbox_factory
+    from srl_swe.tasks.rows import bundled_tasks
 
     report = rollout_all(bundled_tasks(SANDBOXES), options.out / "trajectories.jsonl",
                          sandbox_factory(kind, run_id="quickstart"), model_factory("oracle"), workers=options.workers)

@@ -1,118 +1,31 @@
 """Rolling an agent out on many tasks: one sandbox per task, graded, in parallel, resumable.
 
-``load_tasks`` reads SWE-bench-format tasks from a bundled sandbox folder (``sandboxes/<name>``, whose
-``tasks.jsonl`` it reads and whose ``repo/`` the local backend copies) or a JSONL/Parquet file.
-``rollout_all`` runs the tasks not yet in the output file, appends each finished, graded trajectory to
-it (one flushed line: a crash or Ctrl-C loses only the rollouts in flight), and keeps a per-instance log
-folder with the in-progress trajectory (saved after every step) and any error. A task whose sandbox
+Tasks come from ``srl_swe.tasks.rows.load_tasks``. ``rollout_all`` runs the tasks not yet in the output file,
+appends each finished, graded trajectory to it (one flushed line: a crash or Ctrl-C loses only the rollouts in
+flight), and keeps a per-instance log folder with the in-progress trajectory (saved after every step) and any
+error. A task whose sandbox
 fails, or whose rollout raises, is reported as an error with its reason and the others go on.
 """
 
 from __future__ import annotations
 
-import re
 import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from srl_swe.agent import AgentLimits, grade_outcome, grade_patch, run_agent
-from srl_swe.formats.sources import read_rows
 from srl_swe.models import Model
 from srl_swe.sandbox.base import Sandbox
+from srl_swe.tasks.rows import TaskRef
 from srl_swe.trajectory import (
-    SweTask,
     Trajectory,
     append_trajectory,
     atomic_output,
     read_trajectories,
-    validation_reason,
     write_trajectories,
 )
-
-
-@dataclass(frozen=True)
-class TaskRef:
-    task: SweTask
-    repo_dir: Path | None = None
-    """The bundled repository folder (for the local backend), when the task comes from ``sandboxes/``."""
-
-
-IMAGE_RULES = {
-    "swe-bench": "swebench/sweb.eval.x86_64.{id__1776_}:latest",
-    "swe-gym": "xingyaoww/sweb.eval.x86_64.{id__s_}:latest",
-}
-"""Image names of datasets whose rows carry none: the instance id with ``__`` replaced, lower-cased."""
-DATASETS = {
-    "swe-bench-verified": ("SWE-bench/SWE-bench_Verified", "test", "swe-bench"),
-    "swe-bench": ("SWE-bench/SWE-bench", "test", "swe-bench"),
-    "swe-gym": ("SWE-Gym/SWE-Gym", "train", "swe-gym"),
-    "swe-smith": ("SWE-bench/SWE-smith", "train", "swe-bench"),
-}
-"""Dataset names ``--tasks`` accepts besides paths (loaded from the Hugging Face Hub with ``datasets``)."""
-
-
-def load_tasks(source: Path, slice_: str | None = None, pattern: str | None = None) -> list[TaskRef]:
-    """Tasks from a sandbox folder, a SWE-bench-format JSONL/Parquet file or a dataset name (DATASETS);
-    ``slice_`` "a:b" and a regex on instance ids select some. ValueError naming the place (``file:line``
-    or ``dataset: row N``) of the first row that is not a task, or the option that is malformed."""
-    folder = source if source.is_dir() else None
-    name = str(source).lower()
-    if folder is None and not source.exists() and name in DATASETS:
-        tasks = []
-        for number, row in enumerate(_hub_rows(name)):
-            try:
-                tasks.append(TaskRef(task_from_row(row, DATASETS[name][2])))
-            except ValueError as exc:
-                raise ValueError(f"{name}: row {number}: {exc}") from None
-    else:
-        rows = read_rows(folder / "tasks.jsonl" if folder else source, parse=task_from_row)
-        tasks = [TaskRef(task, folder / "repo" if folder else None) for task in rows]
-    return select_tasks(tasks, slice_, pattern)
-
-
-def select_tasks(tasks: list[TaskRef], slice_: str | None = None, pattern: str | None = None) -> list[TaskRef]:
-    """The tasks whose instance id matches the regex ``pattern``, then the slice "a:b" of those.
-    ValueError naming ``--filter`` or ``--slice`` when one is malformed."""
-    if pattern:
-        try:
-            regex = re.compile(pattern)
-        except re.error as exc:
-            raise ValueError(f"--filter {pattern!r}: not a valid regular expression ({exc})") from None
-        tasks = [t for t in tasks if regex.search(t.task.instance_id)]
-    if slice_:
-        start, _, stop = slice_.partition(":")
-        try:
-            tasks = tasks[int(start) if start.strip() else None : int(stop) if stop.strip() else None]
-        except ValueError:
-            raise ValueError(f"--slice {slice_!r}: expected START:STOP with whole numbers, e.g. 0:10") from None
-    return tasks
-
-
-def _hub_rows(name: str) -> list[dict]:
-    import datasets
-
-    repo, split, _ = DATASETS[name]
-    return [dict(row) for row in datasets.load_dataset(repo, split=split)]
-
-
-def task_from_row(record: dict, image_rule: str = "swe-bench") -> SweTask:
-    """A SWE-bench-format row as a task (other columns are dropped); the image is the row's ``image``
-    (SWE-bench 5), else SWE-smith's ``image_name``, else named by ``IMAGE_RULES[image_rule]``. ValueError
-    ``field X: reason`` when the row is not a task."""
-    known = set(SweTask.model_fields) | {"FAIL_TO_PASS", "PASS_TO_PASS"}
-    row = {key: value for key, value in record.items() if key in known}
-    iid = str(record.get("instance_id", ""))
-    by_rule = IMAGE_RULES[image_rule].format(**{"id__1776_": iid.replace("__", "_1776_"),
-                                                "id__s_": iid.replace("__", "_s_")}).lower()
-    row["image"] = record.get("image") or record.get("image_name") or by_rule
-    try:
-        return SweTask.model_validate(row)
-    except ValidationError as exc:
-        raise ValueError(validation_reason(exc)) from None
 
 
 @dataclass
@@ -293,8 +206,3 @@ def _validation_problems(ref: TaskRef, open_sandbox: SandboxFactory) -> list[str
     if not after.resolved:
         problems.append(f"the gold patch does not resolve it: {after.reason}")
     return problems
-
-
-def bundled_tasks(root: Path) -> list[TaskRef]:
-    """Every task of every sandbox folder under ``root`` (folders holding a tasks.jsonl)."""
-    return [ref for folder in sorted(p.parent for p in root.glob("*/tasks.jsonl")) for ref in load_tasks(folder)]

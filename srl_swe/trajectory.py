@@ -47,6 +47,17 @@ class SweTask(_Record):
     patch: str = ""
     """The gold patch, when the source knows it."""
     test_patch: str = ""
+    version: str = ""
+    eval_script: str = ""
+    """How the task is tested, in SWE-bench 5's shape: bash that resets the test files, applies ``test_patch`` and
+    runs the test command between the ``>>>>> Start/End Test Output`` markers (``srl_swe.tasks.testing``)."""
+    log_parser: str = ""
+    """The name of the parser of that command's output in swebench's ``PARSER_REGISTRY``."""
+    eval_type: str = ""
+    """``pass_and_fail`` or ``fail_only`` (swebench's ``EvalType``)."""
+    test_source: str = ""
+    """Where the three fields above came from: ``row`` (the dataset's own), ``swebench:<repo>`` (swebench's parser
+    for a repository it knows, with that repository's test command) or ``pytest`` (the default)."""
 
     @field_validator("fail_to_pass", "pass_to_pass", mode="before")
     @classmethod

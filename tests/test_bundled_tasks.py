@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from srl_swe.cli import app
-from srl_swe.rollout import bundled_tasks
+from srl_swe.tasks.rows import bundled_tasks
 from srl_swe.sandbox.local import commit_base
 from srl_swe.trajectory import read_trajectories
 
@@ -15,12 +15,15 @@ SANDBOXES = Path(__file__).parent.parent / "sandboxes"
 REPOS = sorted(p.parent.name for p in SANDBOXES.glob("*/tasks.jsonl"))
 
 
-def test_at_least_two_repositories_with_six_tasks_each():
-    assert len(REPOS) >= 2
+def test_three_repositories_one_of_them_tested_without_pytest():
+    assert len(REPOS) >= 3
     for name in REPOS:
         tasks = [ref.task for ref in bundled_tasks(SANDBOXES) if ref.repo_dir.parent.name == name]
-        assert len(tasks) >= 6 and all(t.fail_to_pass and t.patch and t.test_patch for t in tasks)
+        assert len(tasks) >= 4 and all(t.fail_to_pass and t.patch and t.test_patch for t in tasks)
         assert all(t.image == f"srl-swe/{name}:latest" for t in tasks)
+    units = [ref.task for ref in bundled_tasks(SANDBOXES) if ref.repo_dir.parent.name == "units"]
+    assert {(t.test_source, t.log_parser) for t in units} == {("row", "parse_log_sympy")}
+    assert all("bin/test" in t.eval_script and "pytest" not in t.eval_script for t in units)
 
 
 @pytest.mark.parametrize("name", REPOS)
@@ -53,7 +56,7 @@ def test_the_oracle_resolves_every_bundled_task_in_docker(images, tmp_path, name
                                       "-o", str(out)], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     trajectories = list(read_trajectories(out))
-    assert len(trajectories) >= 6 and all(t.outcome.resolved for t in trajectories)
+    assert len(trajectories) >= 4 and all(t.outcome.resolved for t in trajectories)
     from srl_swe.sandbox.docker import LABEL, owner
 
     # this process's containers only: another run on the same engine (a second checkout's tests) is not ours

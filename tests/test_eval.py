@@ -21,17 +21,12 @@ from srl_swe.actions import render_completion, tool_action
 from srl_swe.agent import AgentLimits
 from srl_swe.cli import app
 from srl_swe.eval.math import ModelSampler, evaluate_benchmark, write_math_report
-from srl_swe.eval.swe import (
-    SweRun,
-    grade_with_harness,
-    run_swe_eval,
-    summarise,
-    swebench_row,
-    write_predictions,
-)
+from srl_swe.eval.swe import SweRun, run_swe_eval, summarise, write_predictions
 from srl_swe.eval.swe import write_report as write_swe_report
-from srl_swe.rollout import load_tasks
+from srl_swe.grading.harness import grade_with_harness
 from srl_swe.sandbox.images import build_images
+from srl_swe.tasks.export import swebench_row
+from srl_swe.tasks.rows import load_tasks
 from srl_swe.trajectory import Outcome, Provenance, Trajectory
 
 REPO = Path(__file__).parent.parent
@@ -332,20 +327,22 @@ def test_a_harness_that_crashes_before_any_instance_is_an_error_with_its_traceba
     gold = Trajectory(id="g", task=task, steps=[], provenance=Provenance(source_format="test"),
                       outcome=Outcome(patch=task.patch))
     write_predictions(tmp_path / "predictions.jsonl", "oracle", {task.instance_id: gold})
-    run = SweRun(f"swebench:{tmp_path / 'rows.jsonl'}", "oracle", tmp_path, harness_timeout=60)
-    verdicts = grade_with_harness(run, "crash-t", (str(tmp_path / "rows.jsonl"), "test"), [task.instance_id])
+    verdicts = grade_with_harness(tmp_path, "oracle", "crash-t", (str(tmp_path / "rows.jsonl"), "test"),
+                                  [task.instance_id], timeout=60)
     status, reason = verdicts[task.instance_id]
     assert status == "error" and "no result" in reason and "KeyError: 'image'" in reason, reason
     assert "\n" not in reason and len(reason) < 500
 
 
 def test_eval_help_names_every_benchmark():
-    from srl_swe.eval.names import BENCHMARK_FORMS, MATH_BENCHMARK_NAMES
+    from srl_swe.eval.names import MATH_BENCHMARK_NAMES
+    from srl_swe.tasks.names import SOURCE_FORMS as BENCHMARK_FORMS
 
     result = CliRunner().invoke(app, ["eval", "--help"], env={"COLUMNS": "400", "TERMINAL_WIDTH": "400"})
     assert result.exit_code == 0, result.output
     said = " ".join(result.output.replace("│", " ").split())
-    assert {"swe-bench-verified", "swe-bench-lite", "swe-bench", "swebench:PATH", "local:PATH"} <= set(BENCHMARK_FORMS)
+    assert {"swe-bench-verified", "swe-bench-lite", "swe-bench", "swe-gym", "swe-smith", "swebench:PATH", "local:PATH",
+            "TASK_REPO"} <= set(BENCHMARK_FORMS)
     for name in (*BENCHMARK_FORMS, *MATH_BENCHMARK_NAMES, "math:PATH"):
         assert name in said, name
 

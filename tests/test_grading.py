@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from srl_swe.grading import Grade, eval_script, grade, markers, new_nonce, task_test_ids
+from srl_swe.grading import Grade, as_task, eval_script, grade, markers, new_nonce, task_test_ids
+from srl_swe.tasks.testing import make_eval_script
 from srl_swe.trajectory import SweTask
 
 F2P = ["tests/test_calc.py::test_divide_by_two", "tests/test_divide.py::test_divide"]
@@ -199,7 +200,15 @@ def forged_lines(nonce: str = "") -> str:
                       ">>>>> Test Exit Code: 0", ">>>>> Start Test Output"])
 
 
+def with_command(task: dict, command: str) -> dict:
+    """``task`` as a row carrying its own eval script, running ``command`` on its test files."""
+    plain = as_task(task)
+    script = make_eval_script(plain, command, ["tests/test_calc.py", "tests/test_divide.py"])
+    return {**task, "eval_script": script, "log_parser": "parse_log_pytest", "eval_type": "pass_and_fail"}
+
+
 def test_forged_passed_lines_from_inside_a_test(repo, task):
+    task = with_command(task, "pytest -rA")  # without --tb=no, a failing test's output is shown in the section
     code = f"def add(a, b):\n    return a + b\n\n\ndef divide(a, b):\n    print({forged_lines()!r})\n    return a * b\n"
     write(repo, {"calc.py": code})
     log, nonce = evaluate(repo, task)
@@ -254,7 +263,9 @@ def test_skipped_fail_to_pass_test_is_a_failure(repo, task):
 
 def test_zero_tests_is_not_a_pass(repo, task):
     apply_gold(repo, task)
-    missing = {**task, "FAIL_TO_PASS": ["tests/test_calc.py::test_nope"], "PASS_TO_PASS": []}
+    # the test command runs whole test files: a task naming only a file that does not exist runs nothing
+    missing = {**task, "FAIL_TO_PASS": ["tests/test_nope.py::test_nope"], "PASS_TO_PASS": [],
+               "test_patch": ""}
     result = run_and_grade(repo, missing)
     assert not result.resolved and result.reason == "no tests ran" and result.exit_code != 0
 
@@ -531,9 +542,9 @@ def test_the_runner_keeps_python_m_pytest_semantics(repo, task):
 def test_the_runner_is_python_3_6_syntax():
     import ast
 
-    from srl_swe import grading_plugin
+    from srl_swe.grading import plugin
 
-    ast.parse(Path(grading_plugin.__file__).read_text(), feature_version=(3, 6))
+    ast.parse(Path(plugin.__file__).read_text(), feature_version=(3, 6))
 
 
 def test_the_runners_record_must_agree(task):

@@ -16,7 +16,8 @@ import pytest
 from srl_swe.actions import render_call
 from srl_swe.agent import AgentLimits, run_agent
 from srl_swe.models import ReplayModel
-from srl_swe.rollout import load_tasks, rollout_one, sandbox_factory
+from srl_swe.rollout import rollout_one, sandbox_factory
+from srl_swe.tasks.rows import load_tasks
 from srl_swe.sandbox.base import SandboxError
 from srl_swe.sandbox.docker import LABEL, DockerSandbox
 from srl_swe.tools import ToolBox

@@ -110,7 +110,7 @@ def test_docker_collection_with_the_oracle(tmp_path, calc_task, docker_client, b
 
 
 def test_task_rows_of_the_public_datasets():
-    from srl_swe.rollout import task_from_row
+    from srl_swe.tasks.rows import task_from_row
 
     row = {"instance_id": "django__django-11099", "repo": "django/django", "base_commit": "abc",
            "problem_statement": "x", "FAIL_TO_PASS": '["t1"]', "PASS_TO_PASS": "[]", "version": "3.0"}
@@ -122,7 +122,7 @@ def test_task_rows_of_the_public_datasets():
 
 
 def test_slices_and_filters(tmp_path, calc_task):
-    from srl_swe.rollout import load_tasks
+    from srl_swe.tasks.rows import load_tasks
 
     folder = task_folder(tmp_path, calc_task, count=5)
     assert [r.task.instance_id for r in load_tasks(folder, "1:3")] == ["acme__calc-1", "acme__calc-2"]

@@ -1,14 +1,19 @@
 """SWE benchmarks: roll a model out on every task, write SWE-bench predictions, grade, report.
 
-- ``swe-bench-verified`` (also ``swe-bench-lite``, ``swe-bench``): rows from swebench's own loader
-  (``SWE-bench/SWE-bench_Verified``, which carries each instance's ``image``, ``eval_script``,
-  ``log_parser``, ``eval_type``); the model works in the instance's official image (repository at
-  /testbed); the predictions are graded by swebench's ``run_evaluation`` in a subprocess whose working
-  folder is the run folder (its logs land in ``OUT/logs/``), under this run's id.
-- ``swebench:PATH``: a local dataset in SWE-bench 5's format (.jsonl/.json/.parquet with those columns,
-  e.g. written by ``swebench_row``), graded by the harness the same way.
-- ``local:PATH``: a bundled sandbox folder (``sandboxes/<repo>``) or any SWE-bench-format JSONL whose
-  images exist locally, graded by ``srl_swe.grading`` in a fresh sandbox.
+Benchmarks are the task sources of ``srl_swe.tasks.names`` (the same ones ``collect --tasks`` reads):
+
+- ``swe-bench-verified`` (also ``swe-bench-lite``, ``swe-bench``): rows from swebench's own loader, which carry
+  each instance's ``image``, ``eval_script``, ``log_parser``, ``eval_type``; the model works in the instance's
+  official image (repository at /testbed); the predictions are graded by swebench's harness
+  (``srl_swe.grading.harness``) in a subprocess whose working folder is the run folder (its logs land in
+  ``OUT/logs/``), under this run's id.
+- ``swebench:PATH``: a local dataset in SWE-bench 5's format, graded by the harness the same way; a row without
+  the harness's columns stops the run before any rollout, naming them.
+- a task repo folder (``tasks/<id>/task.yaml`` …, e.g. written by ``srl-swe sandbox export``): read by swebench's
+  reader, graded by the harness.
+- ``swe-gym``, ``swe-smith`` (rows without the harness's columns) and ``local:PATH`` (a bundled sandbox folder or
+  any SWE-bench-format file whose images exist locally): graded by our grader (``srl_swe.grading``) in a fresh
+  sandbox, with each task's own test command (``srl_swe.tasks.testing``).
 
 Modes: ``agent`` (``srl_swe.agent.run_agent``: tool calls until submit) or ``oracle-files`` (one answer of
 search/replace edits given the gold patch's files, ``srl_swe.eval.oracle_files``). Decoding is greedy
@@ -24,10 +29,6 @@ same command resumes: finished instances are kept, errors are retried.
 from __future__ import annotations
 
 import json
-import re
-import shlex
-import subprocess
-import sys
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -35,25 +36,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from srl_swe.agent import AgentLimits, run_agent
-from srl_swe.eval.names import BENCHMARK_FORMS, SWE_BENCHMARKS
-from srl_swe.rollout import (
-    TaskRef,
-    load_tasks,
-    model_factory,
-    rollout_all,
-    sandbox_factory,
-    select_tasks,
-    task_from_row,
-)
+from srl_swe.grading.harness import grade_with_harness
+from srl_swe.rollout import model_factory, rollout_all, sandbox_factory
 from srl_swe.sandbox.base import PatchTooLarge
-from srl_swe.trajectory import SweTask, atomic_output, read_trajectories
+from srl_swe.tasks.names import DATASETS, SOURCE_FORMS
+from srl_swe.tasks.rows import TaskRef, harness_task, is_task_repo, load_tasks, select_tasks
+from srl_swe.trajectory import atomic_output, read_trajectories
 
 STATUSES = ("resolved", "unresolved", "empty_patch", "error")
-HARNESS_COLUMNS = ("instance_id", "repo", "version", "base_commit", "patch", "test_patch", "FAIL_TO_PASS",
-                   "PASS_TO_PASS", "image", "eval_script", "log_parser", "eval_type")
-"""The columns of a SWE-bench 5 row that swebench's harness (``make_test_spec``) and ``task_from_row`` read."""
-
-
 @dataclass
 class SweRun:
     benchmark: str
@@ -73,37 +63,38 @@ class SweRun:
 
 
 def load_benchmark(run: SweRun) -> tuple[list[TaskRef], tuple[str, str] | None]:
-    """The tasks, and the (dataset, split) swebench grades them from (None: our grader)."""
-    if run.benchmark in SWE_BENCHMARKS or run.benchmark.startswith("swebench:"):
+    """The tasks, and the (dataset, split) swebench's harness grades them from (None: our grader). ValueError for
+    an unknown benchmark, a missing path, or a row the harness cannot use (naming its missing columns)."""
+    name = run.benchmark
+    dataset = DATASETS.get(name)
+    if dataset is not None and not dataset.harness:  # rows without the SWE-bench 5 columns: our grader
+        return load_tasks(Path(name), run.slice_, run.pattern), None
+    if dataset is not None or name.startswith("swebench:"):
         from swebench.harness.utils import load_swebench_dataset
 
-        dataset = SWE_BENCHMARKS.get(run.benchmark) or (run.benchmark.removeprefix("swebench:"), "test")
-        rows = [dict(row) for row in load_swebench_dataset(*dataset)]
-        tasks = [TaskRef(harness_task(dataset[0], number, row)) for number, row in enumerate(rows, 1)]
-        return select_tasks(tasks, run.slice_, run.pattern), dataset
-    if run.benchmark.startswith("local:"):
-        path = Path(run.benchmark.removeprefix("local:"))
-        if not path.exists():
-            raise ValueError(f"--benchmark {run.benchmark}: {path} does not exist")
-        return load_tasks(path, run.slice_, run.pattern), None
-    raise ValueError(f"unknown benchmark {run.benchmark!r}: use {', '.join(BENCHMARK_FORMS)}")
+        source = (dataset.hub, dataset.split) if dataset else (name.removeprefix("swebench:"), "test")
+        rows = [dict(row) for row in load_swebench_dataset(*source)]
+        tasks = [TaskRef(harness_task(source[0], number, row)) for number, row in enumerate(rows, 1)]
+        return select_tasks(tasks, run.slice_, run.pattern), source
+    path = Path(name.removeprefix("local:"))
+    if not path.exists():
+        raise ValueError(f"--benchmark {name}: {path} does not exist" if name.startswith("local:") else
+                         f"unknown benchmark {name!r}: use {', '.join(SOURCE_FORMS)}")
+    if is_task_repo(path) and not name.startswith("local:"):
+        return select_tasks(load_tasks(path), run.slice_, run.pattern), (str(task_repo_rows(path, run.out)), "test")
+    return load_tasks(path, run.slice_, run.pattern), None
 
 
-def harness_task(source: str, number: int, row: dict) -> SweTask:
-    """Row ``number`` (from 1) of ``source`` as a task, once it has every column in ``HARNESS_COLUMNS``
-    (absent, null or, for the text ones, empty counts as missing); else a one-line ValueError naming the
-    source, the row and the missing columns, or the row's first unusable field."""
-    iid = row.get("instance_id") or "no instance_id"
-    missing = [column for column in HARNESS_COLUMNS
-               if row.get(column) is None or (column not in ("FAIL_TO_PASS", "PASS_TO_PASS") and row[column] == "")]
-    if missing:
-        raise ValueError(f"{source}: row {number} ({iid}) lacks {', '.join(missing)}, which swebench's harness "
-                         f"needs; write such rows with srl_swe.eval.swe.swebench_row, or grade them with our grader "
-                         f"via --benchmark local:PATH")
-    try:
-        return task_from_row(row)
-    except ValueError as exc:
-        raise ValueError(f"{source}: row {number} ({iid}): {exc}") from None
+def task_repo_rows(path: Path, out: Path) -> Path:
+    """A task repo's rows (read by swebench's own reader) as ``out/task_repo.jsonl``, the dataset the harness
+    grades them from."""
+    from swebench.task.repo import load_task_repo
+
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_output(out / "task_repo.jsonl") as handle:
+        for row in load_task_repo(path):
+            handle.write(json.dumps(row, default=str) + "\n")
+    return (out / "task_repo.jsonl").resolve()
 
 
 def started_run(run: SweRun) -> dict | None:
@@ -165,7 +156,8 @@ def run_swe_eval(run: SweRun, on_done: Callable[[str, str], None] | None = None,
         verdicts = {iid: ("resolved", "") if t.outcome.resolved else ("unresolved", _grade_reason(run.out, iid))
                     for iid, t in trajectories.items()}
     else:
-        verdicts = grade_with_harness(run, run_id, harness, sorted(trajectories))
+        verdicts = grade_with_harness(run.out, run.model, run_id, harness, sorted(trajectories), run.workers,
+                                      run.harness_timeout)
     instances = {ref.task.instance_id: _instance(ref.task.instance_id, trajectories, rollouts.errors, verdicts, run)
                  for ref in tasks}
     report = summarise(run, run_id, instances)
@@ -206,69 +198,6 @@ def write_predictions(path: Path, model: str, trajectories: dict) -> None:
                                      "model_patch": trajectory.outcome.patch}) + "\n")
 
 
-def grade_with_harness(run: SweRun, run_id: str, harness: tuple[str, str], ids: list[str]
-                       ) -> dict[str, tuple[str, str]]:
-    """Run swebench's ``run_evaluation`` on the predictions; {instance_id: (status, reason)}."""
-    if not ids:
-        return {}
-    dataset, split = harness
-    command = [sys.executable, "-m", "swebench.harness.run_evaluation", "--dataset_name", dataset, "--split", split,
-               "--predictions_path", str((run.out / "predictions.jsonl").resolve()), "--max_workers",
-               str(run.workers), "--run_id", run_id, "--timeout", str(run.harness_timeout),
-               "--report_dir", str(run.out.resolve()), "--instance_ids", *ids]
-    # every instance gets --timeout for its tests; images, containers and reports get as long again
-    limit = 2 * run.harness_timeout * -(-len(ids) // max(1, run.workers)) + 600
-    with open(run.out / "harness.log", "a", encoding="utf-8") as log:
-        try:
-            subprocess.run(command, cwd=run.out, stdout=log, stderr=subprocess.STDOUT, check=False, timeout=limit)
-        except subprocess.TimeoutExpired:
-            return {iid: ("error", f"the harness did not finish within {limit} s (see harness.log)") for iid in ids}
-    verdicts = harness_verdicts(run.out / f"{run.model.replace('/', '__')}.{run_id}.json")
-    verdicts.update({iid: ("error", "the harness reported no result") for iid in ids if iid not in verdicts})
-    for iid, (status, reason) in verdicts.items():
-        if status == "error":
-            log = run.out / "logs" / "run_evaluation" / run_id / run.model.replace("/", "__") / iid / "run_instance.log"
-            said = log_tail(log if log.exists() else run.out / "harness.log")
-            verdicts[iid] = (status, f"{reason}: {said}" if said else reason)
-    return verdicts
-
-
-HARNESS_CHATTER = ("traceback (most recent call last)", "attempting to stop", "attempting to remove",
-                   "stopped successfully", "removed successfully", "killed successfully", "forcefully killing",
-                   "check (logs/")
-LOG_PREFIX = re.compile(r"^\d{4}-\d\d-\d\d [\d:,.]+ - [A-Z]+ - ")  # swebench's logger: "2025-… - INFO - "
-
-
-def log_tail(path: Path, lines: int = 3, limit: int = 300) -> str:
-    """The last ``lines`` meaningful lines of a harness log on one line, at most ``limit`` characters (the
-    end kept); "" when there is no such file or line. Meaningful: not blank, not a traceback's indented frames,
-    not container clean-up; swebench's logger prefix is dropped."""
-    try:
-        with open(path, "rb") as handle:
-            handle.seek(max(0, handle.seek(0, 2) - 65536))
-            text = handle.read().decode("utf-8", "replace")
-    except OSError:
-        return ""
-    kept = [LOG_PREFIX.sub("", line).strip() for line in text.splitlines() if line.strip() and not line[0].isspace()
-            and not any(word in line.lower() for word in HARNESS_CHATTER)]
-    said = " ⏎ ".join(line for line in kept[-lines:] if line)
-    return said if len(said) <= limit else "…" + said[-(limit - 1):]
-
-
-def harness_verdicts(summary_path: Path) -> dict[str, tuple[str, str]]:
-    """{instance_id: (status, reason)} from swebench's summary JSON (missing file → {}): its errors (a
-    patch that did not apply, tests that did not run or timed out) become ``error``."""
-    if not summary_path.exists():
-        return {}
-    summary = json.loads(summary_path.read_text())
-    logs = f"see logs/run_evaluation/{summary_path.stem.rsplit('.', 1)[-1]}/"
-    verdicts = {iid: ("error", f"the harness could not apply the patch or run the tests ({logs})")
-                for iid in summary.get("error_ids", [])}
-    verdicts.update({iid: ("unresolved", "") for iid in summary.get("unresolved_ids", [])})
-    verdicts.update({iid: ("resolved", "") for iid in summary.get("resolved_ids", [])})
-    return verdicts
-
-
 def summarise(run: SweRun, run_id: str, instances: dict[str, dict]) -> dict:
     counts = Counter(entry["status"] for entry in instances.values())
     total = len(instances)
@@ -296,27 +225,3 @@ def _cell(text: object) -> str:
     """``text`` as one markdown table cell: line breaks become spaces and ``|`` is escaped, so a row stays
     one row (report.json keeps the text as it was)."""
     return " ".join(str(text).splitlines()).replace("|", "\\|")
-
-
-def swebench_row(task: SweTask, python: str = "python3", workdir: str = "/testbed") -> dict:
-    """``task`` as a SWE-bench 5 dataset row (``image``, ``eval_script``, ``log_parser``, ``eval_type``), so
-    swebench's harness can grade it in the task's own image — e.g. a bundled task, or a SWE-Gym/SWE-smith
-    row whose dataset lacks those columns. The eval script has the harness's usual shape: reset the test
-    files, apply the test patch, run pytest -rA between the harness's markers, reset again."""
-    from swebench.harness.constants import END_TEST_OUTPUT, START_TEST_OUTPUT
-    from unidiff import PatchSet
-
-    test_files = " ".join(shlex.quote(f.path) for f in PatchSet(task.test_patch) if not f.is_added_file)
-    tests = " ".join(shlex.quote(t) for t in dict.fromkeys(task.fail_to_pass + task.pass_to_pass))
-    reset = f"git checkout {shlex.quote(task.base_commit)} -- {test_files}" if test_files else ":"
-    script = "\n".join([
-        "#!/bin/bash", "set -uxo pipefail", f"cd {shlex.quote(workdir)}", reset,
-        "git apply -v - <<'EOF_SRL_SWE_TEST_PATCH'", task.test_patch.rstrip("\n"), "EOF_SRL_SWE_TEST_PATCH",
-        f": '{START_TEST_OUTPUT}'", f"{python} -m pytest -rA -p no:cacheprovider {tests}", f": '{END_TEST_OUTPUT}'",
-        reset,
-    ])
-    return {"instance_id": task.instance_id, "repo": task.repo, "version": "0", "image": task.image,
-            "base_commit": task.base_commit, "patch": task.patch, "test_patch": task.test_patch,
-            "problem_statement": task.problem_statement, "FAIL_TO_PASS": task.fail_to_pass,
-            "PASS_TO_PASS": task.pass_to_pass, "eval_script": script, "log_parser": "parse_log_pytest",
-            "eval_type": "pass_and_fail"}

@@ -1,21 +1,12 @@
-"""Grading a SWE task: did the agent's changes resolve it? SWE-bench harness rules, pieces reused from swebench.
+"""The sandbox side of grading: the bash script that tests a sandbox's state after the agent finished.
 
-Two halves, so the sandbox does the I/O and the verdict is a pure function of text:
-
-- ``eval_script(task, nonce)`` is a bash script to run in the sandbox after the agent finished (``cd`` to
-  the repository, revert what the agent may not change, apply the task's test patch, run the FAIL_TO_PASS
-  and PASS_TO_PASS tests with ``pytest -rA`` through the grading runner (``srl_swe/grading_plugin.py``),
-  record the test command's exit code, then print the runner's own record of each test's outcome).
-- ``grade(task, log, nonce)`` reads the script's output (stdout and stderr together) and returns a
-  :class:`Grade`. It does no I/O and depends on nothing but its arguments.
-
-Rules (the SWE-bench harness's, ``swebench.harness.grading``): a FAIL_TO_PASS test passes only when the
-log says PASSED or XFAIL; missing, FAILED, ERROR and SKIPPED are failures. A PASS_TO_PASS test that is
-SKIPPED is not a regression (``test_maintained``). On top, resolved requires that the test patch applied,
-that at least one test ran to an outcome (PASSED, FAILED or XFAIL), and that the test command exited 0:
-a log claiming every test passed while pytest exited non-zero describes some other run than the real one.
-Beyond the SWE-bench harness, the runner's record must agree: a test the ``-rA`` report counts as passed
-must have passed there too, and pytest must have returned the code the process exited with.
+``eval_script(task, nonce)`` runs the task's setup lines (activating its environment), ``cd``s to the
+repository, reverts what the agent may not change, applies the task's test patch and runs the task's own test
+command (``srl_swe.tasks.testing.test_plan``: the row's ``eval_script``, swebench's for a repository it knows, else
+``pytest -rA``) between nonce'd markers, then records the command's exit code; a pytest command runs through our
+runner (``srl_swe/grading/plugin.py``), whose own record of each test's outcome is printed after it.
+``srl_swe.grading.rules.grade`` reads the output. Run the script in a fresh sandbox with only the agent's diff
+applied (``srl_swe.agent.grade_patch``), as the SWE-bench harness does.
 
 What the script defends against, and how:
 
@@ -75,37 +66,20 @@ and the SWE-bench harness do.
 
 from __future__ import annotations
 
-import json
 import re
-import secrets
 import shlex
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from pydantic import BaseModel, Field
-from swebench.harness.constants import (
-    APPLY_PATCH_FAIL,
-    APPLY_PATCH_PASS,
-    END_TEST_OUTPUT,
-    FAIL_TO_PASS,
-    PASS_TO_PASS,
-    RESET_FAILED,
-    START_TEST_OUTPUT,
-    TEST_EXIT_CODE,
-    TEST_EXIT_CODE_VAR,
-    EvalType,
-    ResolvedStatus,
-    TestStatus,
-)
-from swebench.harness.grading import get_eval_tests_report, get_resolution_status
-from swebench.harness.log_parsers import PARSER_REGISTRY
-from swebench.types import TestSpec
+from swebench.harness.constants import TEST_EXIT_CODE_VAR
 from swebench.utils import generate_heredoc_delimiter
 from unidiff import PatchSet  # swebench's own patch parser (a dependency of swebench)
 
+from srl_swe.grading.rules import as_task, markers
 from srl_swe.sandbox.base import SAFE_GIT_FUNCTION
+from srl_swe.tasks.testing import TestPlan, test_plan
 
 PROTECTED_NAMES = ("conftest.py", "pytest.ini", ".pytest.ini", "tox.ini", "setup.cfg", "pyproject.toml")
 """Files that configure pytest; reverted to base in every directory from the root to each test file."""
@@ -125,55 +99,8 @@ names are the host Python's (``sys.stdlib_module_names``, taken when the script 
 :data:`REMOVED_STDLIB`: a name the sandbox's older Python lacks costs nothing, one it has is covered."""
 DEFAULT_SCRATCH = "/tmp/.srl-swe"
 """Where the script writes its runner and outcome record by default (the Docker sandbox's state folder)."""
-START_OUTCOMES, END_OUTCOMES = ">>>>> Start Test Outcomes", ">>>>> End Test Outcomes"
-
-LOG_PARSER = "parse_log_pytest"
 _NONCE = re.compile(r"[A-Za-z0-9_-]{8,64}")
-_RAN = {TestStatus.PASSED.value, TestStatus.FAILED.value, TestStatus.XFAIL.value}
-_WORST = {"PASSED": 0, "XFAIL": 1, "SKIPPED": 2, "FAILED": 3, "ERROR": 4}
-"""The runner's statuses, best first (see ``_outcomes``)."""
-_RUNNER = Path(__file__).with_name("grading_plugin.py")
-
-
-class CaseResults(BaseModel):
-    """Tests of one kind (FAIL_TO_PASS or PASS_TO_PASS) split by outcome, in the task's order."""
-
-    success: list[str] = Field(default_factory=list)
-    failure: list[str] = Field(default_factory=list)
-
-
-class Grade(BaseModel):
-    """The verdict on one run. ``reason`` is empty iff ``resolved``; otherwise it says why not."""
-
-    resolved: bool
-    reason: str = ""
-    patch_applied: bool = False
-    exit_code: int | None = None
-    statuses: dict[str, str] = Field(default_factory=dict)
-    """Status per test id, parsed from the nonce'd test output section only."""
-    outcomes: dict[str, str] = Field(default_factory=dict)
-    """Status per test id as the runner's plugin recorded it (the second channel), keyed like ``statuses``."""
-    fail_to_pass: CaseResults = Field(default_factory=CaseResults)
-    pass_to_pass: CaseResults = Field(default_factory=CaseResults)
-
-
-def new_nonce() -> str:
-    """A fresh random nonce for one run's markers (32 hex digits). Keep it from the sandbox until grading."""
-    return secrets.token_hex(16)
-
-
-def task_test_ids(task: Any) -> tuple[list[str], list[str]]:
-    """(FAIL_TO_PASS, PASS_TO_PASS) of a task: a SWE-bench dict (lists or JSON strings) or a ``SweTask``."""
-    fields = _task_dict(task)
-    return _id_list(fields.get(FAIL_TO_PASS)), _id_list(fields.get(PASS_TO_PASS))
-
-
-def markers(nonce: str) -> dict[str, str]:
-    """The marker lines of one run: swebench's marker texts followed by the nonce."""
-    return {name: f"{text} {nonce}" for name, text in (
-        ("reset_failed", RESET_FAILED), ("apply_failed", APPLY_PATCH_FAIL), ("applied", APPLY_PATCH_PASS),
-        ("start", START_TEST_OUTPUT), ("end", END_TEST_OUTPUT), ("exit_code", TEST_EXIT_CODE),
-        ("outcomes_start", START_OUTCOMES), ("outcomes_end", END_OUTCOMES))}
+_RUNNER = Path(__file__).with_name("plugin.py")
 
 
 def eval_script(task: Any, nonce: str, workdir: str = "/testbed", python: str = "python3",
@@ -189,24 +116,23 @@ def eval_script(task: Any, nonce: str, workdir: str = "/testbed", python: str = 
     if not _NONCE.fullmatch(nonce):
         raise ValueError("nonce must be 8-64 characters of [A-Za-z0-9_-]")
     _check_scratch(scratch, workdir)
-    fields = _task_dict(task)
-    base, test_patch = str(fields.get("base_commit") or ""), str(fields.get("test_patch") or "")
-    if not base:
+    task = as_task(task)
+    if not task.base_commit:
         raise ValueError("task has no base_commit")
-    f2p, p2p = task_test_ids(fields)
-    patch_paths = _patch_paths(test_patch)
-    test_folders = _folders(patch_paths + _id_files(f2p + p2p))
+    plan = test_plan(task, workdir)
+    patch_paths = _patch_paths(task.test_patch)
+    test_folders = _folders(patch_paths + _id_files(task.fail_to_pass + task.pass_to_pass + list(plan.test_files)))
     mark = {name: shlex.quote(text) for name, text in markers(nonce).items()}
-    ids = " ".join(shlex.quote(test_id) for test_id in dict.fromkeys(f2p + p2p))
     run = f"{scratch.rstrip('/')}/grading-{nonce}"
     return "\n".join([
         "#!/bin/bash",
-        f"# srl_swe.grading: evaluation of {_comment(fields.get('instance_id'))}",
-        "set -uo pipefail",
+        f"# srl_swe.grading: evaluation of {_comment(task.instance_id)}",
+        *plan.setup,
+        "set +xv; set -uo pipefail",
         "unset PYTEST_ADDOPTS PYTEST_PLUGINS",
         f"fail_reset() {{ echo {mark['reset_failed']}; exit 1; }}",
         f"cd -- {shlex.quote(workdir)} || fail_reset",
-        _RESTORE.replace("@BASE@", shlex.quote(base)).replace("@GIT@", SAFE_GIT_FUNCTION),
+        _RESTORE.replace("@BASE@", shlex.quote(task.base_commit)).replace("@GIT@", SAFE_GIT_FUNCTION),
         'g cat-file -e "$base^{commit}" || fail_reset',
         *_restore_lines(patch_paths + _config_paths(test_folders, tuple(protected))),
         "find . -name .git -prune -o -name __pycache__ -type d -prune -exec rm -rf -- {} + || fail_reset",
@@ -215,52 +141,28 @@ def eval_script(task: Any, nonce: str, workdir: str = "/testbed", python: str = 
         " ".join(["unshadow", *map(shlex.quote, test_folders), "|| fail_reset"]),
         _UNCUSTOMIZE,
         *_runner_lines(run),
-        *_apply_lines(test_patch, mark),
+        *_apply_lines(task.test_patch, mark),
         f"echo {mark['start']}",
-        f'{shlex.quote(python)} "$run/runner.py" "$run/outcomes" {nonce} -rA -p no:cacheprovider {ids}',
+        _test_command(plan, python, nonce),
         f"{TEST_EXIT_CODE_VAR}=$?",
         f"echo; echo {mark['end']}",  # on a line of its own even after output without a final newline
         f'echo {shlex.quote(markers(nonce)["exit_code"] + ": ")}"${TEST_EXIT_CODE_VAR}"',
-        f"echo {mark['outcomes_start']}",
-        'cat -- "$run/outcomes" 2>/dev/null',
-        f"echo; echo {mark['outcomes_end']}",
+        *([f"echo {mark['outcomes_start']}", 'cat -- "$run/outcomes" 2>/dev/null',
+           f"echo; echo {mark['outcomes_end']}"] if plan.pytest_parts() else []),
         'rm -rf -- "$run"',
         "exit 0",
         "",
     ])
 
 
-def grade(task: Any, log: str, nonce: str) -> Grade:
-    """Grade a run from the full output of ``eval_script(task, nonce)``. Pure: no I/O, no randomness.
-
-    Resolved iff the test patch applied, the nonce'd test section is present exactly once with one exit
-    code after it, at least one test ran, every FAIL_TO_PASS and PASS_TO_PASS test passed by swebench's
-    rules, and the test command exited 0; and the runner's own record (the nonce'd outcome section, once,
-    with one end-of-session line) agrees: every test counted as passed by the ``-rA`` report passed there too,
-    and pytest returned the exit code the process exited with. Only the nonce'd sections are parsed.
-    """
-    f2p, p2p = task_test_ids(task)
-    lines = [line.rstrip("\r") for line in log.split("\n")]
-    mark = markers(nonce)
-    if not f2p and not p2p:
-        return Grade(resolved=False, reason="task lists no FAIL_TO_PASS or PASS_TO_PASS tests")
-    if mark["reset_failed"] in lines:
-        return Grade(resolved=False, reason="test files could not be reset to the base commit")
-    if mark["apply_failed"] in lines or mark["applied"] not in lines:
-        return Grade(resolved=False, reason="test patch did not apply")
-    section, exit_code, problem = _section(lines, mark)
-    if problem:
-        return Grade(resolved=False, reason=problem, patch_applied=True, exit_code=exit_code)
-    statuses = PARSER_REGISTRY[LOG_PARSER]("\n".join(section), _spec(task, f2p, p2p))
-    report = get_eval_tests_report(statuses, {FAIL_TO_PASS: f2p, PASS_TO_PASS: p2p})
-    outcomes, pytest_code, missing = _outcomes(lines, mark, nonce)
-    recorded = get_eval_tests_report(outcomes, {FAIL_TO_PASS: f2p, PASS_TO_PASS: p2p})
-    reason = (_verdict(statuses, report, exit_code) or missing or _disagreement(report, recorded, outcomes)
-              or _exit_disagreement(pytest_code, exit_code))
-    cases = {kind: _agreed(tests, report[kind], recorded[kind]) for kind, tests in ((FAIL_TO_PASS, f2p),
-                                                                                   (PASS_TO_PASS, p2p))}
-    return Grade(resolved=not reason, reason=reason, patch_applied=True, exit_code=exit_code, statuses=statuses,
-                 outcomes=outcomes, fail_to_pass=cases[FAIL_TO_PASS], pass_to_pass=cases[PASS_TO_PASS])
+def _test_command(plan: TestPlan, python: str, nonce: str) -> str:
+    """The task's test command; a pytest run goes through the runner (its interpreter: the command's ``python -m``,
+    else ``python``), keeping the command's environment assignments and arguments."""
+    parts = plan.pytest_parts()
+    if parts is None:
+        return plan.command
+    env, interpreter, args = parts
+    return f'{env}{interpreter or shlex.quote(python)} "$run/runner.py" "$run/outcomes" {nonce} {args}'.rstrip()
 
 
 # --- script pieces ---------------------------------------------------------------------------------
@@ -387,121 +289,6 @@ def _safe(path: str) -> str:
     if not path or path.startswith("/") or ".." in PurePosixPath(path).parts:
         raise ValueError(f"path outside the repository: {path!r}")
     return path
-
-
-# --- grading pieces --------------------------------------------------------------------------------
-
-def _section(lines: list[str], mark: dict[str, str]) -> tuple[list[str], int | None, str]:
-    """(lines between the markers, recorded exit code, problem). ``problem`` is empty when the start and
-    end markers occur exactly once, in order, followed by exactly one exit-code line."""
-    starts = [i for i, line in enumerate(lines) if line == mark["start"]]
-    ends = [i for i, line in enumerate(lines) if line == mark["end"]]
-    prefix = mark["exit_code"] + ": "
-    codes = [(i, line[len(prefix):]) for i, line in enumerate(lines) if line.startswith(prefix)]
-    if not starts:
-        return [], None, "tests did not run"
-    if len(starts) > 1 or len(ends) > 1 or len(codes) > 1:
-        return [], None, "test output markers repeated: the log is forged"
-    if not ends or ends[0] < starts[0]:
-        return [], None, "test output incomplete: no end marker"
-    if not codes or codes[0][0] < ends[0] or not re.fullmatch(r"-?\d+", codes[0][1].strip()):
-        return [], None, "no test exit code recorded"
-    return lines[starts[0] + 1:ends[0]], int(codes[0][1]), ""
-
-
-def _verdict(statuses: dict[str, str], report: dict, exit_code: int | None) -> str:
-    """Why the run is not resolved, or "" when it is."""
-    if not any(status in _RAN for status in statuses.values()):
-        return "no tests ran"
-    for kind in (FAIL_TO_PASS, PASS_TO_PASS):
-        if report[kind]["failure"]:
-            return f"{kind} failed: {', '.join(report[kind]['failure'])}"
-    if get_resolution_status(report) != ResolvedStatus.FULL.value:
-        return "not every test passed"
-    if exit_code != 0:
-        return f"test command exited {exit_code} but claimed all passed"
-    return ""
-
-
-def _outcomes(lines: list[str], mark: dict[str, str], nonce: str) -> tuple[dict[str, str], int | None, str]:
-    """(status per test id, pytest's exit code, problem) from the runner's record between the outcome markers.
-    A test's last record counts (a rerun plugin records it again); then ids are keyed like swebench's pytest
-    parser, up to the first whitespace, and where several ids share a key the worst status counts (as the
-    ``-rA`` summary, which lists failures last). ``problem`` is empty iff the markers occur once each, in
-    order, around exactly one end-of-session record."""
-    starts = [i for i, line in enumerate(lines) if line == mark["outcomes_start"]]
-    ends = [i for i, line in enumerate(lines) if line == mark["outcomes_end"]]
-    if len(starts) > 1 or len(ends) > 1:
-        return {}, None, "test outcome markers repeated: the log is forged"
-    if not starts or not ends or ends[0] < starts[0]:
-        return {}, None, "no record of test outcomes from the grading runner"
-    last: dict[str, str] = {}
-    codes: list[str] = []
-    for words in (line.split(" ", 2) for line in lines[starts[0] + 1:ends[0]]):
-        if len(words) < 3 or words[0] != nonce:
-            continue
-        if words[1] == "END":
-            codes.append(words[2])
-        elif words[1] in _WORST and words[2].split():
-            last[words[2]] = words[1]
-    outcomes: dict[str, str] = {}
-    for test_id, status in last.items():
-        key = test_id.split()[0]
-        outcomes[key] = max(status, outcomes.get(key, status), key=_WORST.__getitem__)
-    if len(codes) != 1 or not re.fullmatch(r"-?\d+", codes[0]):
-        return outcomes, None, ("the grading runner recorded no end of the test session: pytest died or was "
-                                "stopped before it finished" if not codes else "the grading runner's record is forged")
-    return outcomes, int(codes[0]), ""
-
-
-def _disagreement(report: dict, recorded: dict, outcomes: dict[str, str]) -> str:
-    """Why the ``-rA`` report and the runner's record disagree on a test counted as passed, or ""."""
-    for kind in (FAIL_TO_PASS, PASS_TO_PASS):
-        rewritten = [test for test in report[kind]["success"] if test not in recorded[kind]["success"]]
-        if rewritten and not outcomes:
-            return ("the grading runner recorded no test (did they run in other processes, e.g. pytest-xdist's -n?) "
-                    f"but the pytest report passed {kind}: {', '.join(rewritten)}")
-        if rewritten:
-            seen = ", ".join(f"{test} ({outcomes.get(test, 'no record')})" for test in rewritten)
-            return (f"{kind} passed by the pytest report but not by the grading runner's record: {seen}; "
-                    "the report was rewritten or disagrees")
-    return ""
-
-
-def _exit_disagreement(pytest_code: int | None, exit_code: int | None) -> str:
-    if pytest_code is None or pytest_code == exit_code:
-        return ""
-    return f"pytest returned {pytest_code} but the test process exited {exit_code}: the exit code was rewritten"
-
-
-def _agreed(tests: list[str], report: dict[str, list[str]], recorded: dict[str, list[str]]) -> CaseResults:
-    """Of ``tests``, those both channels count as passed, and as failures the others swebench's report has."""
-    success = [test for test in report["success"] if test in recorded["success"]]
-    failure = [test for test in tests if test in report["failure"] or test in report["success"] and test not in success]
-    return CaseResults(success=success, failure=failure)
-
-
-def _spec(task: Any, f2p: list[str], p2p: list[str]) -> TestSpec:
-    """The swebench TestSpec its log parsers take (they read only the parser name and test lists)."""
-    fields = _task_dict(task)
-    return TestSpec(instance_id=str(fields.get("instance_id", "")), image="", eval_script_list=[],
-                    repo=str(fields.get("repo", "")), version=str(fields.get("version", "")),
-                    FAIL_TO_PASS=f2p, PASS_TO_PASS=p2p, log_parser=LOG_PARSER, eval_type=EvalType.PASS_AND_FAIL.value)
-
-
-def _task_dict(task: Any) -> Mapping[str, Any]:
-    """A task's fields under SWE-bench's names, from a dict or a pydantic model such as ``SweTask``."""
-    return task.model_dump(by_alias=True) if hasattr(task, "model_dump") else task
-
-
-def _id_list(value: Any) -> list[str]:
-    """A list of test ids from a list or its JSON text; None and "" give []."""
-    if value in (None, ""):
-        return []
-    items = json.loads(value) if isinstance(value, str) else value
-    if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
-        raise ValueError("FAIL_TO_PASS / PASS_TO_PASS must be a list of strings or its JSON text")
-    return list(items)
 
 
 def _comment(value: Any) -> str:

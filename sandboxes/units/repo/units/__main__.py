@@ -1,0 +1,5 @@
+import sys
+
+from units.cli import main
+
+sys.exit(main())
