@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from srl_swe.agent import AgentLimits, grade_outcome, grade_patch, run_agent
+from srl_swe.agent import AgentLimits, grade_outcome, run_agent
 from srl_swe.models import Model
 from srl_swe.sandbox.base import Sandbox
 from srl_swe.tasks.rows import TaskRef
@@ -176,7 +176,7 @@ def model_factory(spec: str, base_url: str | None = None, api_key: str | None = 
     if spec == "oracle":
         from srl_swe.models.oracle import OracleModel
 
-        return lambda ref, sandbox: OracleModel(ref.task, sandbox.workdir, sandbox.python)
+        return lambda ref, sandbox: OracleModel(ref.task, sandbox.workdir)
     if spec.startswith("replay:"):
         from srl_swe.models import ReplayModel
 
@@ -184,25 +184,3 @@ def model_factory(spec: str, base_url: str | None = None, api_key: str | None = 
         return lambda ref, sandbox: ReplayModel(recorded.completions)
     raise ValueError(f"unknown model {spec!r}: use oracle, openai:MODEL, hf:PATH or replay:FILE")
 
-
-def validate_task(ref: TaskRef, open_sandbox: SandboxFactory) -> list[str]:
-    """Problems with a task, [] if it is sound: without the gold patch every FAIL_TO_PASS test fails
-    and every PASS_TO_PASS test passes; with it the task is resolved."""
-    try:
-        return _validation_problems(ref, open_sandbox)
-    except Exception as exc:  # noqa: BLE001 - a broken task is reported, the others are still checked
-        return [f"{type(exc).__name__}: {exc}"]
-
-
-def _validation_problems(ref: TaskRef, open_sandbox: SandboxFactory) -> list[str]:
-    task, problems = ref.task, []
-    before = grade_patch(task, "", lambda: open_sandbox(ref))
-    passing = [t for t in task.fail_to_pass if t in before.fail_to_pass.success]
-    if passing:
-        problems.append(f"FAIL_TO_PASS tests pass without the fix: {passing}")
-    if before.pass_to_pass.failure:
-        problems.append(f"PASS_TO_PASS tests fail without the fix: {before.pass_to_pass.failure}")
-    after = grade_patch(task, task.patch, lambda: open_sandbox(ref))
-    if not after.resolved:
-        problems.append(f"the gold patch does not resolve it: {after.reason}")
-    return problems

@@ -22,7 +22,7 @@ def test_the_oracle_resolves_and_every_step_is_saved(calc_task, tmp_path):
     saved = []
     with open_sandbox(pristine, task) as sandbox:
         assert sandbox.base_commit == task.base_commit
-        model = OracleModel(task, sandbox.workdir, sandbox.python)
+        model = OracleModel(task, sandbox.workdir)
         trajectory = run_agent(task, sandbox, model, on_step=lambda t: saved.append(len(t.steps)))
     assert trajectory.outcome.exit_status == "submitted"
     assert saved == list(range(1, len(trajectory.steps) + 1))
@@ -80,5 +80,6 @@ def test_the_oracle_handles_files_without_a_final_newline():
 
     patch = ("diff --git a/x.py b/x.py\n--- a/x.py\n+++ b/x.py\n@@ -1,2 +1,2 @@\n x = 1\n-y = 2\n"
              "\\ No newline at end of file\n+y = 3\n\\ No newline at end of file\n")
-    edits = [a for _, a in oracle_script({"patch": patch}, "/testbed") if a.arguments.get("command") == "str_replace"]
+    steps = oracle_script({"instance_id": "x", "patch": patch}, "/testbed")
+    edits = [a for _, a in steps if a.arguments.get("command") == "str_replace"]
     assert [(e.arguments["old_str"], e.arguments["new_str"]) for e in edits] == [("x = 1\ny = 2", "x = 1\ny = 3")]

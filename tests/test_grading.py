@@ -639,3 +639,107 @@ def test_the_runners_record_matches_pytests_report_in_the_base_image(docker_clie
     task = SweTask(**{**docker_task.model_dump(by_alias=True), **kinds_task({}, repo)})
     result = grade_patch(task, "", lambda: docker_repo(base_image))
     assert_both_channels_agree_on_every_kind(result)
+
+
+# --- the task's own test command and parser ---------------------------------------------------------------
+
+RUNNER_SCRIPT = '''#!/usr/bin/env python3
+"""A test runner of the repository's own, sympy-style output: `test_name ok|F|E` per test."""
+import importlib.util
+import sys
+import traceback
+
+failed = 0
+for path in sys.argv[1:]:
+    spec = importlib.util.spec_from_file_location("t", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, ".")
+    spec.loader.exec_module(module)
+    for name in sorted(n for n in vars(module) if n.startswith("test_")):
+        try:
+            getattr(module, name)()
+            print(name, "ok")
+        except AssertionError:
+            failed += 1
+            print(name, "F")
+        except Exception:
+            failed += 1
+            print(name, "E")
+sys.exit(1 if failed else 0)
+'''
+
+
+def own_runner_task(repo: Path, task: dict, setup: str = "") -> dict:
+    """``task`` as a row of a repository with its own runner (``bin/check``) and sympy's parser; the runner is
+    committed at base, so the row's eval script carries its setup lines, resets, the test patch and the command."""
+    write(repo, {"bin/check": RUNNER_SCRIPT})
+    (repo / "bin/check").chmod(0o755)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "runner")
+    row = {**task, "base_commit": git(repo, "rev-parse", "HEAD").strip(), "repo": "demo/calc",
+           "FAIL_TO_PASS": ["test_divide_by_two", "test_divide"], "PASS_TO_PASS": ["test_add"]}
+    script = make_eval_script(as_task(row), "bin/check", ["tests/test_calc.py", "tests/test_divide.py"])
+    if setup:
+        script = script.replace("cd /testbed\n", f"cd /testbed\n{setup}\n", 1)
+    return {**row, "eval_script": script, "log_parser": "parse_log_sympy", "eval_type": "pass_and_fail"}
+
+
+def test_a_task_with_its_own_test_runner_and_parser_is_graded_with_them(repo, task):
+    row = own_runner_task(repo, task)
+    unfixed = run_and_grade(repo, row)
+    assert not unfixed.resolved and unfixed.fail_to_pass.failure == row["FAIL_TO_PASS"]
+    assert unfixed.statuses == {"test_add": "PASSED", "test_divide_by_two": "FAILED", "test_divide": "FAILED"}
+    assert unfixed.log_parser == "parse_log_sympy" and not unfixed.runner_record and not unfixed.outcomes
+    apply_gold(repo, row)
+    fixed = run_and_grade(repo, row)
+    assert fixed.resolved, fixed.reason
+    assert fixed.pass_to_pass.success == ["test_add"] and fixed.exit_code == 0
+
+
+def test_the_rows_setup_lines_run_before_its_tests_and_its_git_lines_do_not(repo, task):
+    row = own_runner_task(repo, task, setup="export CALC_MODE=checked\ngit status")
+    apply_gold(repo, row)
+    write(repo, {"calc.py": GOLD_FILES["calc.py"] + "\nimport os\n\nassert os.environ['CALC_MODE'] == 'checked'\n"})
+    log, nonce = evaluate(repo, row)
+    assert grade(row, log, nonce).resolved  # the export reached the tests
+    assert "On branch" not in log  # `git status` of the row is ours to drop (we reset and apply ourselves)
+    without = {**row, "eval_script": row["eval_script"].replace("export CALC_MODE=checked\n", "")}
+    assert not run_and_grade(repo, without).resolved
+
+
+def test_forged_lines_from_a_runner_without_a_second_record_are_refused_by_the_exit_code(repo, task):
+    """The harness's own defence, all a non-pytest runner has: a log with no failure but a failing exit."""
+    row = own_runner_task(repo, task)
+    forged = "\nimport atexit\n\natexit.register(print, 'test_divide_by_two ok\\ntest_divide ok')\n"
+    code = BASE_FILES["calc.py"] + forged
+    write(repo, {"calc.py": code})
+    result = run_and_grade(repo, row)
+    assert set(result.statuses.values()) == {"PASSED"}  # printed after the runner's own lines, the forgery wins …
+    assert not result.resolved and result.reason == "test command exited 1 but claimed all passed"  # … exit code
+
+
+def test_a_truncated_parametrized_id_resolves_because_whole_files_run(repo, task):
+    """SWE-bench's pytest parser cuts ids at the first space, so the datasets hold ids such as
+    ``test_param[a`` (markupsafe, astropy): run as node ids they select nothing; run as files they resolve."""
+    param = ("import pytest\n\n\n@pytest.mark.parametrize('text', ['a b', 'c'])\n"
+             "def test_param(text):\n    assert text\n")
+    write(repo, {"tests/test_param.py": param})
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "param")
+    row = {**task, "base_commit": git(repo, "rev-parse", "HEAD").strip(),
+           "PASS_TO_PASS": P2P + ["tests/test_param.py::test_param[a", "tests/test_param.py::test_param[c]"]}
+    apply_gold(repo, row)
+    result = run_and_grade(repo, row)
+    assert result.resolved, result.reason
+    assert "tests/test_param.py::test_param[a" in result.pass_to_pass.success
+
+
+def test_a_failing_test_outside_the_lists_does_not_block_resolution(repo, task):
+    """As the harness: the command runs whole files, so a test failing before and after (FAIL_TO_FAIL) makes the
+    exit code 1 and the run is still resolved, since the log shows that failure."""
+    broken = TEST_FILES["tests/test_divide.py"] + "\n\ndef test_always_broken():\n    assert False\n"
+    row = {**task, "test_patch": diff_of(repo, {**TEST_FILES, "tests/test_divide.py": broken})}
+    apply_gold(repo, row)
+    result = run_and_grade(repo, row)
+    assert result.exit_code == 1 and result.statuses["tests/test_divide.py::test_always_broken"] == "FAILED"
+    assert result.resolved, result.reason

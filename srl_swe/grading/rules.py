@@ -9,7 +9,7 @@ command that exited non-zero while its log shows no FAILED or ERROR test describ
 one and is refused. On top of the harness: the test patch must have applied, at least one test must have run to
 an outcome (PASSED, FAILED or XFAIL), and every marker carries the run's nonce and occurs once.
 
-When the test command is one pytest run (``srl_swe.tasks.testing.TestPlan.pytest_parts``), the script runs it
+When the test command is one pytest run (``srl_swe.tasks.testing.EvalPlan.pytest_parts``), the script runs it
 through our runner (``srl_swe/grading/plugin.py``), which keeps a second record of every test's outcome; then
 every FAIL_TO_PASS and PASS_TO_PASS test counted as passed by the log must have passed in that record too, the
 record must end with pytest's return code, and that code must be the process's exit code. Other test runners
@@ -40,7 +40,7 @@ from swebench.harness.grading import get_eval_tests_report, get_resolution_statu
 from swebench.harness.log_parsers import PARSER_REGISTRY
 from swebench.types import TestSpec
 
-from srl_swe.tasks.testing import TestPlan, test_plan
+from srl_swe.tasks.testing import EvalPlan, plan_of
 from srl_swe.trajectory import SweTask, validation_reason
 
 START_OUTCOMES, END_OUTCOMES = ">>>>> Start Test Outcomes", ">>>>> End Test Outcomes"
@@ -98,7 +98,7 @@ def markers(nonce: str) -> dict[str, str]:
 def grade(task: Any, log: str, nonce: str) -> Grade:
     """Grade a run from the full output of ``eval_script(task, nonce)`` (see the module docstring for the rules).
     Pure: no I/O, no randomness; only the nonce'd sections are parsed. ``task`` is a ``SweTask`` or a SWE-bench
-    dict; its test command and parser are ``srl_swe.tasks.testing.test_plan(task)``'s."""
+    dict; its test command and parser are ``srl_swe.tasks.testing.plan_of(task)``'s."""
     task = as_task(task)
     f2p, p2p = task.fail_to_pass, task.pass_to_pass
     lines = [line.rstrip("\r") for line in log.split("\n")]
@@ -112,7 +112,7 @@ def grade(task: Any, log: str, nonce: str) -> Grade:
     section, exit_code, problem = _section(lines, mark)
     if problem:
         return Grade(resolved=False, reason=problem, patch_applied=True, exit_code=exit_code)
-    plan = test_plan(task)
+    plan = plan_of(task)
     gold, eval_type = {FAIL_TO_PASS: f2p, PASS_TO_PASS: p2p}, EvalType(plan.eval_type)
     statuses = PARSER_REGISTRY[plan.log_parser]("\n".join(section), _spec(task, plan))
     report = get_eval_tests_report(statuses, gold, eval_type=eval_type)
@@ -223,7 +223,7 @@ def _agreed(tests: list[str], report: dict[str, list[str]], recorded: dict[str, 
     return CaseResults(success=success, failure=failure)
 
 
-def _spec(task: SweTask, plan: TestPlan) -> TestSpec:
+def _spec(task: SweTask, plan: EvalPlan) -> TestSpec:
     """The swebench TestSpec its log parsers take (they read only the parser name and test lists)."""
     return TestSpec(instance_id=task.instance_id, image=task.image, eval_script_list=[], repo=task.repo,
                     version=task.version, FAIL_TO_PASS=task.fail_to_pass, PASS_TO_PASS=task.pass_to_pass,

@@ -2,7 +2,7 @@
 
 ``eval_script(task, nonce)`` runs the task's setup lines (activating its environment), ``cd``s to the
 repository, reverts what the agent may not change, applies the task's test patch and runs the task's own test
-command (``srl_swe.tasks.testing.test_plan``: the row's ``eval_script``, swebench's for a repository it knows, else
+command (``srl_swe.tasks.testing.plan_of``: the row's ``eval_script``, swebench's for a repository it knows, else
 ``pytest -rA``) between nonce'd markers, then records the command's exit code; a pytest command runs through our
 runner (``srl_swe/grading/plugin.py``), whose own record of each test's outcome is printed after it.
 ``srl_swe.grading.rules.grade`` reads the output. Run the script in a fresh sandbox with only the agent's diff
@@ -79,7 +79,7 @@ from unidiff import PatchSet  # swebench's own patch parser (a dependency of swe
 
 from srl_swe.grading.rules import as_task, markers
 from srl_swe.sandbox.base import SAFE_GIT_FUNCTION
-from srl_swe.tasks.testing import TestPlan, test_plan
+from srl_swe.tasks.testing import EvalPlan, plan_of
 
 PROTECTED_NAMES = ("conftest.py", "pytest.ini", ".pytest.ini", "tox.ini", "setup.cfg", "pyproject.toml")
 """Files that configure pytest; reverted to base in every directory from the root to each test file."""
@@ -119,7 +119,7 @@ def eval_script(task: Any, nonce: str, workdir: str = "/testbed", python: str = 
     task = as_task(task)
     if not task.base_commit:
         raise ValueError("task has no base_commit")
-    plan = test_plan(task, workdir)
+    plan = plan_of(task, workdir)
     patch_paths = _patch_paths(task.test_patch)
     test_folders = _folders(patch_paths + _id_files(task.fail_to_pass + task.pass_to_pass + list(plan.test_files)))
     mark = {name: shlex.quote(text) for name, text in markers(nonce).items()}
@@ -155,7 +155,7 @@ def eval_script(task: Any, nonce: str, workdir: str = "/testbed", python: str = 
     ])
 
 
-def _test_command(plan: TestPlan, python: str, nonce: str) -> str:
+def _test_command(plan: EvalPlan, python: str, nonce: str) -> str:
     """The task's test command; a pytest run goes through the runner (its interpreter: the command's ``python -m``,
     else ``python``), keeping the command's environment assignments and arguments."""
     parts = plan.pytest_parts()

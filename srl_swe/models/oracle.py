@@ -2,30 +2,33 @@
 
 Deterministic and free: it explores (lists the files the patch touches), views each file, applies every
 hunk with ``str_replace_editor`` (``old_str`` = the hunk's context and removed lines, ``new_str`` = its
-context and added lines; new files are created, deleted ones removed with bash), runs the tests the task
-names as passing before and after (PASS_TO_PASS), and submits. Each completion is ``<think>…</think>``
+context and added lines; new files are created, deleted ones removed with bash), runs the task's own test
+command (``srl_swe.tasks.testing``: ``bin/test`` for sympy, ``runtests.py`` for django, pytest …) on the test
+files of its FAIL_TO_PASS tests that exist before the test patch, and submits. Every command is one an engineer
+would type: a test command on a few files, never a list of test ids. Each completion is ``<think>…</think>``
 plus one call, the format the policy is trained to write.
 """
 
 from __future__ import annotations
 
-import json
 import shlex
+from pathlib import PurePosixPath
 
 from unidiff import PatchSet
 
 from srl_swe.actions import render_completion, tool_action
-from srl_swe.trajectory import Action
+from srl_swe.grading.rules import as_task
+from srl_swe.tasks.testing import module_name, plan_of
+from srl_swe.trajectory import Action, SweTask
 
-MAX_TESTS_RUN = 20
+MAX_TEST_FILES = 5
 
 
 class OracleModel:
     name = "oracle"
 
-    def __init__(self, task, workdir: str = "/testbed", python: str = "python3"):
-        task = task.model_dump(by_alias=True) if hasattr(task, "model_dump") else task
-        self.script = oracle_script(task, workdir, python)
+    def __init__(self, task, workdir: str = "/testbed"):
+        self.script = oracle_script(task, workdir)
         self.calls = 0
 
     def complete(self, messages: list[dict[str, str]]) -> str:
@@ -34,9 +37,11 @@ class OracleModel:
         return render_completion(thought, action)
 
 
-def oracle_script(task: dict, workdir: str, python: str = "python3") -> list[tuple[str, Action]]:
-    """The (thought, action) steps that apply the task's gold patch."""
-    patch = PatchSet(task["patch"])
+def oracle_script(task: SweTask | dict, workdir: str) -> list[tuple[str, Action]]:
+    """The (thought, action) steps that apply the task's gold patch and run its tests (a ``SweTask`` or a
+    SWE-bench dict)."""
+    task = as_task(task)
+    patch = PatchSet(task.patch)
     paths = [f"{workdir}/{changed.path}" for changed in patch]
     script = [("Let me find the files that matter for this issue.",
                tool_action("bash", {"command": f"cd {workdir} && ls " + " ".join(shlex.quote(p) for p in paths)}))]
@@ -57,10 +62,10 @@ def oracle_script(task: dict, workdir: str, python: str = "python3") -> list[tup
             script.append((f"Fix the code around line {hunk.source_start} of {changed.path}.",
                            tool_action("str_replace_editor", {"command": "str_replace", "path": path,
                                                               "old_str": old, "new_str": new})))
-    tests = _tests(task)
-    if tests:
-        command = f"cd {workdir} && {python} -m pytest -q -p no:cacheprovider " + " ".join(map(shlex.quote, tests))
-        script.append(("Check that the existing tests still pass.", tool_action("bash", {"command": command})))
+    files = _test_files(task, workdir)
+    if files:
+        command = f"cd {workdir} && {plan_of(task, workdir).head} {' '.join(files)}"
+        script.append(("Run the tests of the code I changed.", tool_action("bash", {"command": command})))
     script.append(("The fix is in place; submit it.", tool_action("submit", {})))
     return script
 
@@ -80,7 +85,23 @@ def hunk_sides(lines: list) -> tuple[str, str]:
     return "".join(old), "".join(new)
 
 
-def _tests(task: dict) -> list[str]:
-    tests = task.get("PASS_TO_PASS") or []
-    tests = json.loads(tests) if isinstance(tests, str) else tests
-    return list(tests)[:MAX_TESTS_RUN]
+def _test_files(task: SweTask, workdir: str) -> list[str]:
+    """The words of the task's test command naming test files that exist before the test patch and hold a
+    FAIL_TO_PASS test (all of them when the ids name no file, as sympy's bare test names); when none does (the
+    failing tests are in new files), the existing ones named after a file the fix changes. At most
+    MAX_TEST_FILES."""
+    def bare(word: str) -> str:
+        return word.strip("'\"")
+
+    added = set()
+    if task.test_patch.strip():
+        added = {changed.path for changed in PatchSet(task.test_patch) if changed.is_added_file}
+    existing = [word for word in plan_of(task, workdir).test_files
+                if bare(word) not in added | {module_name(path) for path in added}]
+    failing = {test.split("::")[0] for test in task.fail_to_pass if "::" in test}
+    failing |= {module_name(path) for path in failing}
+    chosen = [word for word in existing if not failing or bare(word) in failing]
+    if not chosen:
+        stems = {PurePosixPath(changed.path).stem for changed in PatchSet(task.patch)}
+        chosen = [word for word in existing if PurePosixPath(bare(word)).stem.removeprefix("test_") in stems]
+    return chosen[:MAX_TEST_FILES]

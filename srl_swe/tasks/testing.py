@@ -15,7 +15,7 @@ the test patch modifies, apply it, run the command on the test files between the
 files are the test patch's files plus the files of FAIL_TO_PASS/PASS_TO_PASS ids that name one (``path::name``),
 so a PASS_TO_PASS test in a file the test patch does not touch still runs.
 
-:func:`test_plan` reads an eval script back into a :class:`TestPlan` (setup lines, the test command, its test
+:func:`plan_of` reads an eval script back into a :class:`EvalPlan` (setup lines, the test command, its test
 files), which is what our grader (``srl_swe.grading.script``) and the oracle expert run.
 """
 
@@ -47,7 +47,7 @@ _PYTEST = re.compile(r"^((?:[A-Za-z_]\w*=(?:'[^']*'|\"[^\"]*\"|\S+)\s+)*)"  # VA
 
 
 @dataclass(frozen=True)
-class TestPlan:
+class EvalPlan:
     """What running a task's tests takes, read from its eval script."""
 
     setup: tuple[str, ...]
@@ -106,7 +106,7 @@ def make_eval_script(task: SweTask, command: str, test_files: list[str], workdir
                       f": '{START}'", " ".join([command, *map(shlex.quote, test_files)]), f": '{END}'", *reset, ""])
 
 
-def test_plan(task: SweTask, workdir: str = "/testbed") -> TestPlan:
+def plan_of(task: SweTask, workdir: str = "/testbed") -> EvalPlan:
     """The plan of ``with_testing(task)``'s eval script, with its ``/testbed`` paths moved to ``workdir``.
     ValueError naming the task when the script has no test command between the markers."""
     task = with_testing(task)
@@ -115,7 +115,7 @@ def test_plan(task: SweTask, workdir: str = "/testbed") -> TestPlan:
         raise ValueError(f"{task.instance_id}: eval_script runs no command between '{START}' and '{END}'")
     moved = (lambda text: text.replace("/testbed", workdir)) if workdir != "/testbed" else (lambda text: text)
     files = _command_files(command.splitlines()[-1], task)
-    return TestPlan(setup=tuple(moved(line) for line in _setup_lines(before)), command=moved(command),
+    return EvalPlan(setup=tuple(moved(line) for line in _setup_lines(before)), command=moved(command),
                     test_files=tuple(files), log_parser=task.log_parser, eval_type=task.eval_type or "pass_and_fail")
 
 
@@ -126,8 +126,8 @@ def _split(script: str) -> tuple[list[str], str, list[str]]:
     ends = [i for i, line in enumerate(lines) if END in line]
     if not starts or not ends or ends[-1] < starts[0]:
         return lines, "", []
-    body = [line for line in lines[starts[0] + 1:ends[-1]] if line.strip()]
-    return lines[:starts[0]], "\n".join(body), lines[ends[-1] + 1:]
+    body = "\n".join(line for line in lines[starts[0] + 1:ends[-1]] if line.strip())
+    return lines[:starts[0]], re.sub(r"\\\n\s*", " ", body), lines[ends[-1] + 1:]  # continued lines joined
 
 
 def _setup_lines(lines: list[str]) -> list[str]:
@@ -154,11 +154,11 @@ def _directives(task: SweTask) -> list[str]:
     files += [test.split("::")[0] for test in task.fail_to_pass + task.pass_to_pass if ".py::" in test]
     files = list(dict.fromkeys(files))
     if task.repo in MODULE_DIRECTIVES:
-        return list(dict.fromkeys(_module_name(path) for path in files))
+        return list(dict.fromkeys(module_name(path) for path in files))
     return files
 
 
-def _module_name(path: str) -> str:
+def module_name(path: str) -> str:
     parts = PurePosixPath(path).with_suffix("").parts
     return ".".join(parts[1:] if parts and parts[0] == "tests" else parts)
 
@@ -167,7 +167,7 @@ def _command_files(line: str, task: SweTask) -> list[str]:
     """The words of a test command line that name test files: ``.py`` paths, or the module names of the task's
     test files."""
     files = _patch_files(task.test_patch) + [test.split("::")[0] for test in task.fail_to_pass + task.pass_to_pass]
-    known = set(files) | {_module_name(path) for path in files if path.endswith(".py")}
+    known = set(files) | {module_name(path) for path in files if path.endswith(".py")}
     return [word for word in line.split()[1:] if word.strip("'\"") in known or word.strip("'\"").endswith(".py")]
 
 
