@@ -227,7 +227,7 @@ is on ``sys.path`` when Python starts, before the runner can keep the repository
 
 
 def _runner_lines(run: str) -> list[str]:
-    """Set ``$run`` and write the runner (``srl_swe/grading_plugin.py``) there, with no outcome record yet."""
+    """Set ``$run`` and write the runner (``srl_swe/grading/plugin.py``) there, with no outcome record yet."""
     source = _RUNNER.read_text()
     delimiter = generate_heredoc_delimiter(source)
     return [f"run={shlex.quote(run)}", 'mkdir -p -- "$run" && rm -f -- "$run/outcomes" || fail_reset',
