@@ -16,7 +16,7 @@ from srl_swe.collect import Tally, collect_import, load_report
 from srl_swe.eval.names import MATH_BENCHMARK_NAMES
 from srl_swe.formats import FORMATS
 from srl_swe.steps import StepFolderError, StepOptions, build_step_dataset, check_output_folder
-from srl_swe.tasks.names import sources_help
+from srl_swe.tasks.names import DATASETS, sources_help
 from srl_swe.trajectory import atomic_output
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Supervised Reinforcement Learning for SWE agents.")
@@ -150,6 +150,9 @@ def _collect_live(source: Path, make_model, expert: str, kind: str, workers: int
         console.print(f"[yellow]warning[/yellow] {report.log_failure}", highlight=False, soft_wrap=True)
     console.print(f"{len(report.resolved)}/{len(report.done)} resolved, {len(report.skipped)} already done, "
                   f"{len(report.errors)} error(s) → {out}")
+    if len(report.resolved) < len(report.done):
+        console.print(f"{len(report.done) - len(report.resolved)} unresolved run(s) kept with the grader's reason "
+                      "(outcome.grade_reason); `srl-swe steps` leaves them out unless --include-unresolved")
     if report.errors:
         raise typer.Exit(1)
 
@@ -593,6 +596,63 @@ def sandbox_build(
     console.print("built " + ", ".join(built))
 
 
+@sandbox_app.command("export")
+def sandbox_export(
+    out: Annotated[Path, typer.Argument(metavar="OUT", help="the task repo folder to write (created)")],
+    root: Annotated[Path, typer.Option(help="folder of sandbox folders with tasks.jsonl")] = SANDBOXES,
+    tasks: Annotated[Path | None, typer.Option(
+        help="export these tasks instead of the bundled ones: a dataset name (" + ", ".join(DATASETS) + "), a "
+             "sandbox folder, a task repo folder, or a JSONL/JSON/Parquet file of SWE-bench rows")] = None,
+    tag: Annotated[bool, typer.Option(
+        "--tag/--no-tag", help="tag each task's local image with the name swebench's harness derives")] = True,
+) -> None:
+    """Write the bundled tasks (or those of --tasks) as a swebench task repo, which `swebench dataset check`
+    accepts and `swebench dataset build` compiles, and tag their images for swebench's harness.
+
+    Exit 1 when an image to tag is missing or no Docker engine answers; 2 on bad input or a failed write."""
+    from srl_swe.tasks.export import tag_images, write_task_repo
+    from srl_swe.tasks.rows import bundled_tasks, load_tasks
+
+    if tasks is None and not root.is_dir():
+        raise typer.BadParameter(f"{root}: no such folder", param_hint="'--root'")
+    if out.exists() and not out.is_dir():
+        raise typer.BadParameter(f"{out} is a file; give the folder to write", param_hint="'OUT'")
+    try:
+        refs = load_tasks(tasks) if tasks is not None else bundled_tasks(root)
+    except (OSError, ValueError) as exc:
+        raise typer.BadParameter(str(exc), param_hint="'--tasks'" if tasks is not None else "'--root'") from None
+    if not refs:
+        raise typer.BadParameter(f"no tasks in {tasks if tasks is not None else root}")
+    chosen = [ref.task for ref in refs]
+    try:
+        folders = write_task_repo(chosen, out)
+    except OSError as exc:
+        _error_exit(f"cannot write the task repo in {out}: {exc}")
+    others = sorted(p.parent.name for p in (out / "tasks").glob("*/task.yaml") if p.parent not in set(folders))
+    console.print(f"wrote {len(folders)} task(s) to {out}: sweb.yaml, tasks/<id>/", highlight=False, soft_wrap=True)
+    if others:
+        console.print(f"[yellow]warning[/yellow] {out} also holds {len(others)} task(s) not written now: "
+                      f"{', '.join(others)}", highlight=False, soft_wrap=True)
+    if tag:
+        import docker
+
+        from srl_swe.sandbox.base import SandboxError
+
+        try:
+            names = tag_images(chosen)
+        except SandboxError as exc:
+            _error_exit(str(exc), 1)
+        except docker.errors.DockerException as exc:
+            _error_exit(f"--tag: no Docker engine answers ({exc}); start it, or use --no-tag", 1)
+        console.print(f"tagged {len(names)} image(s) swebench/sweb.eval.x86_64.<id>:latest", highlight=False)
+    console.print("next:\n"
+                  f"  swebench dataset check {out}\n"
+                  f"  swebench dataset build {out} -o DATA\n"
+                  f"  srl-swe eval --benchmark {out} --model oracle -o RUN"
+                  + ("" if tag else "    (after tagging the images: srl-swe sandbox export --tag)"),
+                  highlight=False, soft_wrap=True, markup=False)
+
+
 @sandbox_app.command("prune")
 def sandbox_prune() -> None:
     """Remove srl-swe containers whose owner process is gone."""
@@ -604,32 +664,60 @@ def sandbox_prune() -> None:
 
 @sandbox_app.command("validate")
 def sandbox_validate(
+    tasks: Annotated[Path | None, typer.Option(
+        help="the tasks to validate: a sandbox folder (sandboxes/NAME), a SWE-bench-format JSONL/JSON/Parquet "
+             "file, a swebench task repo folder, or a dataset name (" + ", ".join(DATASETS) + "); default: every "
+             "bundled task under --root")] = None,
     root: Annotated[Path, typer.Option(help="folder of sandbox folders with tasks.jsonl")] = SANDBOXES,
+    repeat: Annotated[int, typer.Option(min=1, help="grade each task this many times over, to find flaky "
+                                                    "tests")] = 1,
     sandbox: Annotated[str, typer.Option(help="docker or local")] = "docker",
     workers: Annotated[int, typer.Option("-w", "--workers")] = 2,
+    slice_: Annotated[str | None, typer.Option("--slice", help="tasks a:b")] = None,
+    filter_: Annotated[str | None, typer.Option("--filter", help="regex on instance ids")] = None,
 ) -> None:
-    """Prove every bundled task: its FAIL_TO_PASS tests fail without the gold patch and all pass with it."""
-    from concurrent.futures import ThreadPoolExecutor
+    """Prove tasks as SWE-bench does: without the gold patch their FAIL_TO_PASS tests fail and their PASS_TO_PASS
+    tests pass, with it the task is resolved, and no test's status varies between --repeat runs (flaky).
+    Exit 1 when any task is invalid or flaky, or when there is none."""
+    from concurrent.futures import ThreadPoolExecutor, as_completed
 
     from srl_swe import rollout
-    from srl_swe.tasks.rows import bundled_tasks
+    from srl_swe.tasks.rows import bundled_tasks, load_tasks, select_tasks
+    from srl_swe.tasks.validate import TaskValidation, validate_task
 
-    if not root.is_dir():
+    if tasks is None and not root.is_dir():
         raise typer.BadParameter(f"{root}: no such folder", param_hint="'--root'")
+    if tasks is not None and not tasks.exists() and str(tasks).lower() not in DATASETS:
+        raise typer.BadParameter(f"{tasks}: no such file or folder, nor a dataset name ({', '.join(DATASETS)})",
+                                 param_hint="'--tasks'")
     try:
-        refs = bundled_tasks(root)
-        open_sandbox = rollout.sandbox_factory(sandbox)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
-    failures = {}
+        refs = (load_tasks(tasks, slice_, filter_) if tasks is not None
+                else select_tasks(bundled_tasks(root), slice_, filter_))
+        open_sandbox = rollout.sandbox_factory(sandbox, run_id=f"validate-{uuid.uuid4().hex[:8]}")
+    except (OSError, ValueError) as exc:
+        hint = "'--tasks'" if tasks is not None and not str(exc).startswith("--") else None
+        raise typer.BadParameter(str(exc), param_hint=hint) from None
+    if sandbox == "docker" and refs:
+        _prepare_docker()
+    results: dict[int, TaskValidation] = {}
     with _progress() as progress, ThreadPoolExecutor(max(1, workers)) as pool:
-        task = progress.add_task(f"validating {len(refs)} task(s)", total=len(refs))
-        for ref, problems in zip(refs, pool.map(lambda r: rollout.validate_task(r, open_sandbox), refs), strict=True):
-            progress.advance(task)
-            if problems:
-                failures[ref.task.instance_id] = problems
-    for iid, problems in failures.items():
-        console.print(f"[red]{iid}[/red]: " + "; ".join(problems), highlight=False, soft_wrap=True)
-    console.print(f"{len(refs) - len(failures)}/{len(refs)} tasks valid")
-    if failures or not refs:
+        bar = progress.add_task(f"validating {len(refs)} task(s)" + (f" x{repeat}" if repeat > 1 else ""),
+                                total=len(refs))
+        futures = {pool.submit(validate_task, ref, open_sandbox, repeat): n for n, ref in enumerate(refs)}
+        for future in as_completed(futures):
+            results[futures[future]] = future.result()
+            progress.advance(bar)
+    ordered = [results[n] for n in range(len(refs))]
+    invalid = [r for r in ordered if not r.valid]
+    for result in invalid:
+        console.print(f"[red]{result.instance_id}[/red]: " + "; ".join(result.problems), highlight=False,
+                      soft_wrap=True)
+    flaky = [(r.instance_id, f) for r in ordered for f in r.flaky]
+    if flaky:
+        console.print("Flaky tests:")
+        for iid, test in flaky:
+            console.print(f"  {iid}  {test.test}: {test.description}", highlight=False, soft_wrap=True)
+    console.print(f"{len(refs) - len(invalid)}/{len(refs)} tasks valid"
+                  + (f", {len(flaky)} flaky test(s)" if flaky else ""), highlight=False)
+    if invalid or not refs:
         raise typer.Exit(1)

@@ -7,8 +7,8 @@ import pytest
 from typer.testing import CliRunner
 
 from srl_swe.cli import app
-from srl_swe.tasks.rows import bundled_tasks
 from srl_swe.sandbox.local import commit_base
+from srl_swe.tasks.rows import bundled_tasks
 from srl_swe.trajectory import read_trajectories
 
 SANDBOXES = Path(__file__).parent.parent / "sandboxes"

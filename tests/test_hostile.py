@@ -17,9 +17,9 @@ from srl_swe.actions import render_call
 from srl_swe.agent import AgentLimits, run_agent
 from srl_swe.models import ReplayModel
 from srl_swe.rollout import rollout_one, sandbox_factory
-from srl_swe.tasks.rows import load_tasks
 from srl_swe.sandbox.base import SandboxError
 from srl_swe.sandbox.docker import LABEL, DockerSandbox
+from srl_swe.tasks.rows import load_tasks
 from srl_swe.tools import ToolBox
 from srl_swe.trajectory import Action
 
