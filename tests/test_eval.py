@@ -440,3 +440,16 @@ def test_report_compares_runs_with_the_paper_and_draws_plots(tmp_path):
     for name in ("scores.png", "rewards.png"):
         width, height = png_size(tmp_path / "report" / name)
         assert width > 100 and height > 100
+
+
+def test_the_harness_summary_maps_to_our_statuses(tmp_path):
+    from srl_swe.grading.harness import harness_verdicts
+
+    summary = tmp_path / "oracle.run-1.json"
+    summary.write_text(json.dumps({"resolved_ids": ["a"], "unresolved_ids": ["b"], "error_ids": ["c"],
+                                   "empty_patch_ids": ["d"], "completed_ids": ["a", "b"]}))
+    verdicts = harness_verdicts(summary)
+    assert {iid: status for iid, (status, _) in verdicts.items()} == {
+        "a": "resolved", "b": "unresolved", "c": "error", "d": "empty_patch"}
+    assert "logs/run_evaluation/run-1/" in verdicts["c"][1]
+    assert harness_verdicts(tmp_path / "missing.json") == {}

@@ -64,13 +64,15 @@ def log_tail(path: Path, lines: int = 3, limit: int = 300) -> str:
 
 def harness_verdicts(summary_path: Path) -> dict[str, tuple[str, str]]:
     """{instance_id: (status, reason)} from swebench's summary JSON (missing file → {}): its errors (a
-    patch that did not apply, tests that did not run or timed out) become ``error``."""
+    patch that did not apply, tests that did not run or timed out) become ``error``; an empty patch, which the
+    harness does not run, ``empty_patch``."""
     if not summary_path.exists():
         return {}
     summary = json.loads(summary_path.read_text())
     logs = f"see logs/run_evaluation/{summary_path.stem.rsplit('.', 1)[-1]}/"
     verdicts = {iid: ("error", f"the harness could not apply the patch or run the tests ({logs})")
                 for iid in summary.get("error_ids", [])}
+    verdicts.update({iid: ("empty_patch", "") for iid in summary.get("empty_patch_ids", [])})
     verdicts.update({iid: ("unresolved", "") for iid in summary.get("unresolved_ids", [])})
     verdicts.update({iid: ("resolved", "") for iid in summary.get("resolved_ids", [])})
     return verdicts
