@@ -453,3 +453,21 @@ def test_the_harness_summary_maps_to_our_statuses(tmp_path):
         "a": "resolved", "b": "unresolved", "c": "error", "d": "empty_patch"}
     assert "logs/run_evaluation/run-1/" in verdicts["c"][1]
     assert harness_verdicts(tmp_path / "missing.json") == {}
+
+
+def test_without_a_summary_the_instances_own_reports_still_count(tmp_path):
+    """The harness can die in its final report (it inspects every container of the engine, and another run may
+    remove one meanwhile): what each instance's report.json says is kept."""
+    from srl_swe.grading.harness import instance_verdicts
+
+    instances = tmp_path / "logs" / "run_evaluation" / "r1" / "oracle"
+    for iid, report in {"a": {"resolved": True, "patch_successfully_applied": True},
+                        "b": {"resolved": False, "patch_successfully_applied": True},
+                        "c": {"resolved": False, "patch_successfully_applied": False}}.items():
+        (instances / iid).mkdir(parents=True)
+        (instances / iid / "report.json").write_text(json.dumps({iid: report}))
+    predictions = tmp_path / "predictions.jsonl"
+    predictions.write_text("".join(json.dumps({"instance_id": iid, "model_name_or_path": "oracle",
+                                               "model_patch": patch}) + "\n" for iid, patch in (("a", "x"), ("d", ""))))
+    assert instance_verdicts(instances, predictions) == {"a": ("resolved", ""), "b": ("unresolved", ""),
+                                                        "d": ("empty_patch", "")}

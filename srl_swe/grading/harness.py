@@ -30,13 +30,39 @@ def grade_with_harness(out: Path, model: str, run_id: str, dataset: tuple[str, s
             subprocess.run(command, cwd=out, stdout=log, stderr=subprocess.STDOUT, check=False, timeout=limit)
         except subprocess.TimeoutExpired:
             return {iid: ("error", f"the harness did not finish within {limit} s (see harness.log)") for iid in ids}
+    instances = out / "logs" / "run_evaluation" / run_id / model.replace("/", "__")
     verdicts = harness_verdicts(out / f"{model.replace('/', '__')}.{run_id}.json")
+    verdicts.update({iid: verdict for iid, verdict in instance_verdicts(instances, out / "predictions.jsonl").items()
+                     if iid in ids and iid not in verdicts})
     verdicts.update({iid: ("error", "the harness reported no result") for iid in ids if iid not in verdicts})
     for iid, (status, reason) in verdicts.items():
         if status == "error":
-            log = out / "logs" / "run_evaluation" / run_id / model.replace("/", "__") / iid / "run_instance.log"
+            log = instances / iid / "run_instance.log"
             said = log_tail(log if log.exists() else out / "harness.log")
             verdicts[iid] = (status, f"{reason}: {said}" if said else reason)
+    return verdicts
+
+
+def instance_verdicts(instances: Path, predictions: Path) -> dict[str, tuple[str, str]]:
+    """{instance_id: (status, reason)} from the harness's per-instance ``report.json`` files under ``instances``
+    (``logs/run_evaluation/RUN/MODEL``) and the empty patches of ``predictions``: what a run graded even when the
+    harness died before its summary (its final report lists every container of the engine and dies when another
+    run removes one meanwhile)."""
+    verdicts: dict[str, tuple[str, str]] = {}
+    for path in sorted(instances.glob("*/report.json")):
+        try:
+            report = json.loads(path.read_text()).get(path.parent.name, {})
+        except (OSError, ValueError):
+            continue
+        if report.get("resolved") is True:
+            verdicts[path.parent.name] = ("resolved", "")
+        elif report.get("patch_successfully_applied"):
+            verdicts[path.parent.name] = ("unresolved", "")
+    if predictions.exists():
+        for line in predictions.read_text().splitlines():
+            row = json.loads(line) if line.strip() else {}
+            if row and not (row.get("model_patch") or "").strip():
+                verdicts.setdefault(row["instance_id"], ("empty_patch", ""))
     return verdicts
 
 
