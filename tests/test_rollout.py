@@ -51,6 +51,7 @@ def test_a_run_that_submits_nothing_is_written_unresolved_with_the_graders_reaso
     result = CliRunner().invoke(app, ["collect", "--tasks", str(folder), "--expert", f"replay:{replay}", "--sandbox",
                                       "local", "-o", str(out)], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
+    assert "1 unresolved run(s) kept with the grader's reason" in result.output
     [record] = [json.loads(line) for line in out.read_text().splitlines()]
     assert record["outcome"]["resolved"] is False and record["outcome"]["grade_reason"]
     grade = json.loads((tmp_path / "run.jsonl.logs" / "acme__calc-0.grade.json").read_text())
