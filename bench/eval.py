@@ -5,11 +5,17 @@ oracle expert in agent mode on every bundled task (both repositories, Docker san
 grader in a fresh container), once with 1 worker and once with 4, each into a fresh run folder, and counts
 the containers left with the run's label afterwards (target 0). Needs a Docker engine; builds the images
 if missing. JSON on the last line.
+
+``--baseline REV`` first runs this same benchmark as it is at git revision REV (its own code and bundled tasks,
+from a temporary worktree), then this one, and adds the ratio of instances per minute (this / baseline) for each
+worker count: the issue's "unchanged or better" measured on the same machine in the same run.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import subprocess
 import sys
 import tempfile
 import time
@@ -17,7 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-SANDBOXES = Path(__file__).resolve().parent.parent / "sandboxes"
+ROOT = Path(__file__).resolve().parent.parent
+SANDBOXES = ROOT / "sandboxes"
 
 
 def timed_run(folder: Path, workers: int, out: Path, client) -> dict:
@@ -31,7 +38,7 @@ def timed_run(folder: Path, workers: int, out: Path, client) -> dict:
     return {"seconds": seconds, "instances": report["total"], "resolved": report["resolved"], "leaks": leaks}
 
 
-def main() -> None:
+def measure() -> dict:
     import docker
 
     from srl_swe.sandbox.images import build_images
@@ -51,6 +58,33 @@ def main() -> None:
                                      "containers_left": sum(r["leaks"] for r in runs)}
     result["speedup_w4_vs_w1"] = round(result["w4"]["instances_per_minute"] / result["w1"]["instances_per_minute"], 2)
     result["containers_left"] = result["w1"]["containers_left"] + result["w4"]["containers_left"]
+    return result
+
+
+def baseline(revision: str) -> dict:
+    """This benchmark's result at ``revision``, run from a temporary git worktree with that revision's code."""
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = Path(tmp) / "baseline"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "-q", "--detach", str(tree), revision], check=True)
+        try:
+            done = subprocess.run([sys.executable, str(tree / "bench" / "eval.py")], capture_output=True, text=True,
+                                  check=True)
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--baseline", metavar="REV", help="git revision to measure first, for ratios")
+    args = parser.parse_args()
+    before = baseline(args.baseline) if args.baseline else None
+    result = measure()
+    if before is not None:
+        result["baseline"] = {"revision": args.baseline, **before}
+        for workers in ("w1", "w4"):
+            result[f"ratio_{workers}_vs_baseline"] = round(
+                result[workers]["instances_per_minute"] / before[workers]["instances_per_minute"], 2)
     print(json.dumps(result))
 
 
