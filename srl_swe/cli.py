@@ -51,8 +51,8 @@ def collect(
         help="SWE-bench results that say which instances were resolved: a run summary, an experiments "
              "results.json, a per-instance report.json, or a folder of them")] = None,
     tasks: Annotated[Path | None, typer.Option(
-        help="live collection: a task source — " + sources_help() + "; or a plain path (any of those files or "
-             "folders)")] = None,
+        help="live collection: a task source — " + sources_help(graders=False) + "; or any of those paths without "
+             "its prefix; every run graded by our grader")] = None,
     expert: Annotated[str, typer.Option(
         help="live collection: oracle, openai:MODEL, hf:PATH or replay:FILE")] = "oracle",
     base_url: Annotated[str | None, typer.Option(help="openai:MODEL endpoint (or OPENAI_BASE_URL)")] = None,

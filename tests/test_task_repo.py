@@ -79,6 +79,9 @@ def test_the_exported_task_repo_is_checked_built_and_read_back_by_swebench_and_u
         # the published image is the name the harness derives, which `--tag` gives the task's own image
         assert theirs["image"] == harness_image(task.instance_id)
 
+    compiled = [ref.task.instance_id for ref in load_tasks(Path(f"swebench:{data / 'bundled'}"))]  # collect reads it
+    assert sorted(compiled) == sorted(t.instance_id for t in bundled)
+
     back = {ref.task.instance_id: ref.task for ref in load_tasks(out)}
     assert sorted(back) == sorted(t.instance_id for t in bundled)
     for task in bundled:

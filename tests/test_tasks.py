@@ -170,3 +170,10 @@ def test_with_testing_is_idempotent_and_keeps_a_rows_choice():
     task = with_testing(SweTask.model_validate(row()))
     assert with_testing(task) == task
     assert task.eval_type == "pass_and_fail" and task.test_source == "swebench:sympy/sympy"
+
+
+def test_a_form_prefix_reads_the_path_it_names():
+    plain = [ref.task.instance_id for ref in load_tasks(SANDBOXES / "units")]
+    assert [ref.task.instance_id for ref in load_tasks(Path(f"local:{SANDBOXES / 'units'}"))] == plain
+    rows = SANDBOXES / "units" / "tasks.jsonl"
+    assert [ref.task.instance_id for ref in load_tasks(Path(f"swebench:{rows}"))] == plain

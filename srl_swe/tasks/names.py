@@ -27,17 +27,19 @@ DATASETS = {
     "swe-smith": Dataset("SWE-bench/SWE-smith", "train", "swe-bench", False),
 }
 PATH_FORMS = {
-    "swebench:PATH": "a SWE-bench 5 dataset file or folder (.jsonl/.json/.parquet, a folder with test.parquet), "
-                     "graded by swebench's harness",
-    "local:PATH": "a bundled sandbox folder (sandboxes/NAME) or a SWE-bench-format file, graded by our grader",
-    "TASK_REPO": "a swebench task repo folder (tasks/<id>/task.yaml …, e.g. written by `srl-swe sandbox export`), "
-                 "graded by swebench's harness",
+    "swebench:PATH": ("a SWE-bench 5 dataset file or folder (.jsonl/.json/.parquet, a folder with test.parquet)",
+                      "swebench's harness"),
+    "local:PATH": ("a bundled sandbox folder (sandboxes/NAME) or a SWE-bench-format file", "our grader"),
+    "TASK_REPO": ("a swebench task repo folder (tasks/<id>/task.yaml …, e.g. written by `srl-swe sandbox export`)",
+                  "swebench's harness"),
 }
+"""Sources given by path: (what it is, what grades it in ``eval``; ``collect`` always grades with ours)."""
 SOURCE_FORMS = (*DATASETS, *PATH_FORMS)
 """Every task source, for help texts."""
 
 
-def sources_help() -> str:
-    """One line per accepted source, for ``--help``."""
-    names = ", ".join(DATASETS)
-    return f"{names} (Hugging Face datasets); " + "; ".join(f"{form}: {text}" for form, text in PATH_FORMS.items())
+def sources_help(graders: bool = True) -> str:
+    """One line naming every accepted source, for ``--help``; with ``graders``, what grades each in ``eval``."""
+    forms = "; ".join(f"{form}: {what}" + (f", graded by {grader}" if graders else "")
+                      for form, (what, grader) in PATH_FORMS.items())
+    return f"{', '.join(DATASETS)} (Hugging Face datasets); {forms}"

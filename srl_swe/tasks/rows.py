@@ -70,17 +70,28 @@ def harness_task(source: str, number: int, row: dict) -> SweTask:
         raise ValueError(f"{source}: row {number} ({iid}): {exc}") from None
 
 
+def strip_form(source: str) -> str:
+    """A source without its ``swebench:`` or ``local:`` form (they choose the grader in ``eval``; the tasks are the
+    same)."""
+    for form in ("swebench:", "local:"):
+        if source.startswith(form):
+            return source[len(form):]
+    return source
+
+
 def is_task_repo(path: Path) -> bool:
     """A swebench task repo: a folder whose ``tasks/`` holds task folders with a ``task.yaml``."""
     return path.is_dir() and any((path / "tasks").glob("*/task.yaml"))
 
 
 def load_tasks(source: Path, slice_: str | None = None, pattern: str | None = None) -> list[TaskRef]:
-    """Tasks from a dataset name, a sandbox folder, a task repo folder or a SWE-bench-format file (see the module
-    docstring); ``slice_`` "a:b" and a regex on instance ids select some. ValueError naming the place of the
-    first row that is not a task, or the option that is malformed."""
+    """Tasks from a dataset name, a sandbox folder, a task repo folder, a folder holding ``test.parquet`` (as
+    ``swebench dataset build`` writes) or a SWE-bench-format file (see the module docstring; a ``swebench:`` or
+    ``local:`` form is read as the path it names); ``slice_`` "a:b" and a regex on instance ids select some.
+    ValueError naming the place of the first row that is not a task, or the option that is malformed."""
     from srl_swe.formats.sources import read_rows
 
+    source = Path(strip_form(str(source)))
     name = str(source).lower()
     if not source.exists() and name in DATASETS:
         tasks = [TaskRef(task) for task in _numbered(name, _hub_rows(name), DATASETS[name].image_rule)]
@@ -88,6 +99,8 @@ def load_tasks(source: Path, slice_: str | None = None, pattern: str | None = No
         from swebench.task.repo import load_task_repo
 
         tasks = [TaskRef(task) for task in _numbered(str(source), load_task_repo(source))]
+    elif source.is_dir() and not (source / "tasks.jsonl").exists() and (source / "test.parquet").exists():
+        tasks = [TaskRef(task) for task in read_rows(source / "test.parquet", parse=task_from_row)]
     elif source.is_dir():
         tasks = [TaskRef(task, source / "repo") for task in read_rows(source / "tasks.jsonl", parse=task_from_row)]
     else:
