@@ -646,6 +646,7 @@ def test_the_runners_record_matches_pytests_report_in_the_base_image(docker_clie
 RUNNER_SCRIPT = '''#!/usr/bin/env python3
 """A test runner of the repository's own, sympy-style output: `test_name ok|F|E` per test."""
 import importlib.util
+import os
 import sys
 import traceback
 
@@ -653,7 +654,7 @@ failed = 0
 for path in sys.argv[1:]:
     spec = importlib.util.spec_from_file_location("t", path)
     module = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, ".")
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     spec.loader.exec_module(module)
     for name in sorted(n for n in vars(module) if n.startswith("test_")):
         try:
@@ -743,3 +744,58 @@ def test_a_failing_test_outside_the_lists_does_not_block_resolution(repo, task):
     result = run_and_grade(repo, row)
     assert result.exit_code == 1 and result.statuses["tests/test_divide.py::test_always_broken"] == "FAILED"
     assert result.resolved, result.reason
+
+
+def test_the_test_command_runs_where_the_rows_setup_left_it(repo, task):
+    """A row whose setup changes into a subfolder runs its command from there, as the harness does."""
+    row = own_runner_task(repo, task, setup="cd /testbed/tests")
+    row["eval_script"] = row["eval_script"].replace("bin/check tests/test_calc.py tests/test_divide.py",
+                                                    "../bin/check test_calc.py test_divide.py")
+    apply_gold(repo, row)
+    result = run_and_grade(repo, row)
+    assert result.resolved, result.reason
+    assert result.statuses == {"test_add": "PASSED", "test_divide_by_two": "PASSED", "test_divide": "PASSED"}
+
+
+@pytest.mark.parametrize("repo_name, shown, listed", [
+    ("matplotlib/matplotlib", "tests/test_a.py::test_x[MouseButton.LEFT]", "tests/test_a.py::test_x[1]"),
+    ("pylint-dev/pylint", "tests/test_a.py::test_x[/tmp/pytest-of-agent/a/b.py]", "tests/test_a.py::test_x[/b.py]"),
+    ("astropy/astropy", "tests/test_a.py::test_x[m s]", "tests/test_a.py::test_x[m s]"),
+])
+def test_the_runners_record_is_read_with_the_tasks_own_parser(repo_name, shown, listed):
+    """swebench's parsers for these repositories name tests their own way; the record is named the same way, so
+    an honest run agrees (and a record that says FAILED still refuses)."""
+    task = {"instance_id": "x__y-1", "repo": repo_name, "base_commit": "abc", "FAIL_TO_PASS": [listed],
+            "PASS_TO_PASS": []}
+    nonce = new_nonce()
+    mark = markers(nonce)
+
+    def log(recorded: str) -> str:
+        return "\n".join([mark["applied"], mark["start"], f"PASSED {shown}", mark["end"], f"{mark['exit_code']}: 0",
+                          mark["outcomes_start"], f"{nonce} {recorded} {shown}", f"{nonce} END 0",
+                          mark["outcomes_end"], ""])
+
+    honest = grade(task, log("PASSED"), nonce)
+    assert honest.resolved, honest.reason
+    assert honest.runner_record and listed in honest.outcomes
+    rewritten = grade(task, log("FAILED"), nonce)
+    assert not rewritten.resolved and rewritten.reason.endswith("the report was rewritten or disagrees")
+
+
+def test_a_fail_only_task_resolves_on_a_clean_run_and_not_on_a_silent_one():
+    """``fail_only`` parsers record failures only: a clean run is resolved when the harness's evidence that the
+    suite ran is there (``SUITE_RAN``), as in the harness, and not when nothing ran."""
+    script = (": '>>>>> Start Test Output'\n./node_modules/.bin/jasmine spec/a.js\n"
+              ": '>>>>> End Test Output'\n")
+    task = {"instance_id": "markedjs__marked-1", "repo": "markedjs/marked", "base_commit": "abc",
+            "FAIL_TO_PASS": ["spec/a.js should parse"], "PASS_TO_PASS": [], "eval_script": script,
+            "log_parser": "parse_log_marked", "eval_type": "fail_only"}
+    nonce = new_nonce()
+    mark = markers(nonce)
+
+    def log(output: str, code: int) -> str:
+        return "\n".join([mark["applied"], mark["start"], output, mark["end"], f"{mark['exit_code']}: {code}", ""])
+
+    assert grade(task, log("5 specs, 0 failures", 0), nonce).resolved
+    assert grade(task, log("", 0), nonce).reason == "no tests ran"
+    assert not grade(task, log("Started\n", 1), nonce).resolved

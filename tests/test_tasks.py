@@ -177,3 +177,34 @@ def test_a_form_prefix_reads_the_path_it_names():
     assert [ref.task.instance_id for ref in load_tasks(Path(f"local:{SANDBOXES / 'units'}"))] == plain
     rows = SANDBOXES / "units" / "tasks.jsonl"
     assert [ref.task.instance_id for ref in load_tasks(Path(f"swebench:{rows}"))] == plain
+
+
+def test_a_rows_choices_are_checked_when_it_is_read():
+    with pytest.raises(ValueError, match="sympy__sympy-1: eval_type 'FAIL_ONLY' is not one of pass_and_fail"):
+        task_from_row(row(eval_type="FAIL_ONLY"))
+    with pytest.raises(ValueError, match="log_parser 'parse_log_nope' is not one of swebench's parsers"):
+        task_from_row(row(log_parser="parse_log_nope"))
+    tox = VERIFIED_SCRIPT.replace("PYTHONWARNINGS", "TOX=1 tox -e py39 -- ; PYTHONWARNINGS")
+    kept = task_from_row(row(eval_script=tox))  # a script without a parser keeps its script, gets the repo's parser
+    assert (kept.eval_script, kept.test_source, kept.log_parser) == (tox, "row", "parse_log_sympy")
+    broken = row(test_patch="diff --git a/t.py b/t.py\n--- a/t.py\n+++ b/t.py\n@@ -1,3 +1,4 @@\n x\n")
+    with pytest.raises(ValueError, match="field test_patch: not a diff"):
+        task_from_row(broken)
+
+
+def test_the_oracles_command_keeps_earlier_lines_and_quoted_files_whole():
+    script = (": '>>>>> Start Test Output'\nexport TZ=UTC\npytest -rA 'tests/test a.py' tests/test_b.py\n"
+              ": '>>>>> End Test Output'\n")
+    task = task_from_row(row(repo="acme/lib", eval_script=script, log_parser="parse_log_pytest",
+                             FAIL_TO_PASS=["tests/test a.py::test_x"], PASS_TO_PASS=["tests/test_b.py::test_y"],
+                             test_patch=""))
+    plan = plan_of(task)
+    assert plan.test_files == ("'tests/test a.py'", "tests/test_b.py") and plan.head == "export TZ=UTC && pytest -rA"
+    commands = [a.arguments["command"] for _, a in oracle_script(task, "/testbed") if a.tool == "bash"]
+    assert commands[-1] == "cd /testbed && export TZ=UTC && pytest -rA 'tests/test a.py'"
+
+
+def test_only_the_repositorys_path_moves_to_the_workdir():
+    script = VERIFIED_SCRIPT.replace("conda activate testbed", "conda activate /opt/miniconda3/envs/testbed")
+    plan = plan_of(task_from_row(row(eval_script=script, log_parser="parse_log_sympy")), workdir="/work/repo")
+    assert "conda activate /opt/miniconda3/envs/testbed" in plan.setup and "cd /work/repo" in plan.setup

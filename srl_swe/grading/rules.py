@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
@@ -36,7 +37,7 @@ from swebench.harness.constants import (
     ResolvedStatus,
     TestStatus,
 )
-from swebench.harness.grading import get_eval_tests_report, get_resolution_status
+from swebench.harness.grading import SUITE_RAN, get_eval_tests_report, get_resolution_status
 from swebench.harness.log_parsers import PARSER_REGISTRY
 from swebench.types import TestSpec
 
@@ -114,13 +115,15 @@ def grade(task: Any, log: str, nonce: str) -> Grade:
         return Grade(resolved=False, reason=problem, patch_applied=True, exit_code=exit_code)
     plan = plan_of(task)
     gold, eval_type = {FAIL_TO_PASS: f2p, PASS_TO_PASS: p2p}, EvalType(plan.eval_type)
-    statuses = PARSER_REGISTRY[plan.log_parser]("\n".join(section), _spec(task, plan))
+    spec = _spec(task, plan)
+    statuses = PARSER_REGISTRY[plan.log_parser]("\n".join(section), spec)
     report = get_eval_tests_report(statuses, gold, eval_type=eval_type)
-    reason = _verdict(statuses, report, exit_code)
+    reason = _verdict(statuses, report, exit_code, eval_type, "\n".join(section))
     outcomes: dict[str, str] = {}
     recorded = report
     if plan.pytest_parts() is not None:
-        outcomes, pytest_code, missing = _outcomes(lines, mark, nonce)
+        outcomes, pytest_code, missing = _outcomes(lines, mark, nonce,
+                                                   lambda text: PARSER_REGISTRY[plan.log_parser](text, spec))
         recorded = get_eval_tests_report(outcomes, gold, eval_type=eval_type)
         reason = (reason or missing or _disagreement(report, recorded, outcomes)
                   or _exit_disagreement(pytest_code, exit_code))
@@ -151,26 +154,33 @@ def _section(lines: list[str], mark: dict[str, str]) -> tuple[list[str], int | N
     return lines[starts[0] + 1:ends[0]], int(codes[0][1]), ""
 
 
-def _verdict(statuses: dict[str, str], report: dict, exit_code: int | None) -> str:
-    """Why the run is not resolved by the harness's rules and ours, or "" when it is."""
-    if not any(status in _RAN for status in statuses.values()):
+def _verdict(statuses: dict[str, str], report: dict, exit_code: int | None, eval_type: EvalType, section: str
+             ) -> str:
+    """Why the run is not resolved by the harness's rules and ours, or "" when it is. Some test must have run:
+    one with an outcome (PASSED, FAILED, XFAIL); under ``fail_only`` (whose parsers record failures only), any
+    status or the harness's evidence that the suite ran (``SUITE_RAN``)."""
+    ran = (any(status in _RAN for status in statuses.values()) if eval_type == EvalType.PASS_AND_FAIL
+           else bool(statuses) or bool(SUITE_RAN.search(section)))
+    if not ran:
         return "no tests ran"
     for kind in (FAIL_TO_PASS, PASS_TO_PASS):
         if report[kind]["failure"]:
             return f"{kind} failed: {', '.join(report[kind]['failure'])}"
     if get_resolution_status(report) != ResolvedStatus.FULL.value:
         return "not every test passed"
-    if exit_code != 0 and not _FAILING & set(statuses.values()):
+    if exit_code not in (None, 0) and statuses and not _FAILING & set(statuses.values()):
         return f"test command exited {exit_code} but claimed all passed"
     return ""
 
 
-def _outcomes(lines: list[str], mark: dict[str, str], nonce: str) -> tuple[dict[str, str], int | None, str]:
-    """(status per test id, pytest's exit code, problem) from the runner's record between the outcome markers.
-    A test's last record counts (a rerun plugin records it again); then ids are keyed like swebench's pytest
-    parser, up to the first whitespace, and where several ids share a key the worst status counts (as the
-    ``-rA`` summary, which lists failures last). ``problem`` is empty iff the markers occur once each, in
-    order, around exactly one end-of-session record."""
+def _outcomes(lines: list[str], mark: dict[str, str], nonce: str,
+              read: Callable[[str], dict[str, str]]) -> tuple[dict[str, str], int | None, str]:
+    """(status per test, pytest's exit code, problem) from the runner's record between the outcome markers.
+    A test's last record counts (a rerun plugin records it again); the records are then read as ``-rA`` summary
+    lines (``STATUS id``, worst last) by ``read`` — the task's own parser, so tests are named exactly as in the
+    report (cut at the first space, matplotlib's and pylint's rewrites …) and where several share a name the worst
+    status counts, as in the report, which lists failures last. ``problem`` is empty iff the markers occur once
+    each, in order, around exactly one end-of-session record."""
     starts = [i for i, line in enumerate(lines) if line == mark["outcomes_start"]]
     ends = [i for i, line in enumerate(lines) if line == mark["outcomes_end"]]
     if len(starts) > 1 or len(ends) > 1:
@@ -186,10 +196,8 @@ def _outcomes(lines: list[str], mark: dict[str, str], nonce: str) -> tuple[dict[
             codes.append(words[2])
         elif words[1] in _WORST and words[2].split():
             last[words[2]] = words[1]
-    outcomes: dict[str, str] = {}
-    for test_id, status in last.items():
-        key = test_id.split()[0]
-        outcomes[key] = max(status, outcomes.get(key, status), key=_WORST.__getitem__)
+    summary = "\n".join(f"{status} {test}" for test, status in sorted(last.items(), key=lambda kv: _WORST[kv[1]]))
+    outcomes = (read(summary) or PARSER_REGISTRY["parse_log_pytest"](summary, None)) if last else {}
     if len(codes) != 1 or not re.fullmatch(r"-?\d+", codes[0]):
         return outcomes, None, ("the grading runner recorded no end of the test session: pytest died or was "
                                 "stopped before it finished" if not codes else "the grading runner's record is forged")

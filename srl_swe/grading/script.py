@@ -58,6 +58,10 @@ tricks (``dup2`` over the record's descriptor, ``ptrace``, background processes 
 exits) are open too. (A root module named like an installed pytest plugin, which pytest imports after the
 root is back on ``sys.path``, is removed like the shadows above: the plugins' modules are read from the
 ``pytest11`` entry points of the sandbox's Python; a ``sitecustomize`` the patch adds anywhere is removed.)
+The task's setup lines run first, as in the harness: a reinstall there (``pip install -e .``) runs the agent's
+``setup.py`` with the agent's packaging files, before they are reverted, and can place a ``.pth`` file or a
+``pytest11`` entry point in site-packages, out of reach of the removals above. Lines a row puts between its test
+patch and its test output run before our reset and patch, not after.
 An agent can
 also replace ``git``, ``python`` or objects in ``.git``. Where that matters, run the script in a fresh
 container from the task image with only the agent's diff applied, as :func:`srl_swe.agent.grade_patch`
@@ -127,7 +131,9 @@ def eval_script(task: Any, nonce: str, workdir: str = "/testbed", python: str = 
     return "\n".join([
         "#!/bin/bash",
         f"# srl_swe.grading: evaluation of {_comment(task.instance_id)}",
+        f"cd -- {shlex.quote(workdir)} || exit 1",
         *plan.setup,
+        "testdir=$PWD",  # where the task's setup left us: its test command runs from there, as in the harness
         "set +xv; set -uo pipefail",
         "unset PYTEST_ADDOPTS PYTEST_PLUGINS",
         f"fail_reset() {{ echo {mark['reset_failed']}; exit 1; }}",
@@ -142,6 +148,7 @@ def eval_script(task: Any, nonce: str, workdir: str = "/testbed", python: str = 
         _UNCUSTOMIZE,
         *_runner_lines(run),
         *_apply_lines(task.test_patch, mark),
+        'cd -- "$testdir" || fail_reset',
         f"echo {mark['start']}",
         _test_command(plan, python, nonce),
         f"{TEST_EXIT_CODE_VAR}=$?",

@@ -18,7 +18,7 @@ from unidiff import PatchSet
 
 from srl_swe.actions import render_completion, tool_action
 from srl_swe.grading.rules import as_task
-from srl_swe.tasks.testing import module_name, plan_of
+from srl_swe.tasks.testing import module_name, plan_of, unquoted
 from srl_swe.trajectory import Action, SweTask
 
 MAX_TEST_FILES = 5
@@ -90,18 +90,15 @@ def _test_files(task: SweTask, workdir: str) -> list[str]:
     FAIL_TO_PASS test (all of them when the ids name no file, as sympy's bare test names); when none does (the
     failing tests are in new files), the existing ones named after a file the fix changes. At most
     MAX_TEST_FILES."""
-    def bare(word: str) -> str:
-        return word.strip("'\"")
-
     added = set()
     if task.test_patch.strip():
         added = {changed.path for changed in PatchSet(task.test_patch) if changed.is_added_file}
     existing = [word for word in plan_of(task, workdir).test_files
-                if bare(word) not in added | {module_name(path) for path in added}]
+                if unquoted(word) not in added | {module_name(path) for path in added}]
     failing = {test.split("::")[0] for test in task.fail_to_pass if "::" in test}
     failing |= {module_name(path) for path in failing}
-    chosen = [word for word in existing if not failing or bare(word) in failing]
+    chosen = [word for word in existing if not failing or unquoted(word) in failing]
     if not chosen:
         stems = {PurePosixPath(changed.path).stem for changed in PatchSet(task.patch)}
-        chosen = [word for word in existing if PurePosixPath(bare(word)).stem.removeprefix("test_") in stems]
+        chosen = [word for word in existing if PurePosixPath(unquoted(word)).stem.removeprefix("test_") in stems]
     return chosen[:MAX_TEST_FILES]

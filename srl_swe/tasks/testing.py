@@ -41,7 +41,9 @@ REPO_COMMANDS = {
 """Test commands of the repositories swebench knows whose command is not the default :data:`PYTEST_COMMAND`."""
 MODULE_DIRECTIVES = {"django/django"}
 """Repositories whose test runner takes dotted module names (``tests/a/test_b.py`` → ``a.test_b``), not paths."""
-HEREDOC = re.compile(r"<<-?\s*(['\"]?)([A-Za-z_][\w]*)\1")
+HEREDOC = re.compile(r"(?<![<\w$])<<-?\s*(['\"]?)([A-Za-z_][\w]*)\1")
+_TESTBED = re.compile(r"(?<![\w/.-])/testbed(?![\w.-])")
+_WORD = re.compile(r"""(?:[^\s'"]+|'[^']*'|"(?:[^"\\]|\\.)*")+""")
 _PYTEST = re.compile(r"^((?:[A-Za-z_]\w*=(?:'[^']*'|\"[^\"]*\"|\S+)\s+)*)"  # VAR=value prefixes
                      r"(?:(python[\w.]*)\s+-m\s+pytest|pytest|py\.test)(?=\s|$)(.*)$")
 
@@ -57,17 +59,20 @@ class EvalPlan:
     """The test command, run from the repository root between the markers (several lines: the last one's exit
     status counts)."""
     test_files: tuple[str, ...]
-    """The test files (or, for module runners, module names) at the end of the command."""
+    """The words of the command's last line naming test files (or, for module runners, module names), as written
+    (quoted where the command quotes them: see :func:`unquoted`)."""
     log_parser: str
     eval_type: str
 
     @property
     def head(self) -> str:
-        """The command without its test files: run it with other files to test those."""
-        words = self.command.split()
+        """The command without its test files, run it with other files to test those (earlier lines of a
+        several-line command joined with ``&&``)."""
+        *earlier, last = self.command.splitlines()
+        words = shell_words(last)
         while words and words[-1] in self.test_files:
             words.pop()
-        return " ".join(words)
+        return " && ".join([*earlier, " ".join(words)])
 
     def pytest_parts(self) -> tuple[str, str, str] | None:
         """(environment assignments, interpreter or "", pytest's arguments) when the command is one pytest run
@@ -80,17 +85,26 @@ class EvalPlan:
 
 def with_testing(task: SweTask) -> SweTask:
     """``task`` with ``eval_script``, ``log_parser``, ``eval_type`` and ``test_source`` filled in (see the module
-    docstring); a task that has them is returned as it is. ValueError when its ``log_parser`` is not one of
-    swebench's or its ``eval_type`` is unknown."""
-    if task.eval_script and task.log_parser:
+    docstring); a task that has them is returned as it is. A row with its own ``eval_script`` but no
+    ``log_parser`` keeps its script (``test_source`` ``row``) and gets the parser chosen for its repository.
+    ValueError naming the task when its ``log_parser`` is not one of swebench's, its ``eval_type`` is not one of
+    swebench's ``EvalType`` values, or its ``test_patch`` is not a diff."""
+    from swebench.harness.constants import EvalType
+
+    if task.eval_type and task.eval_type not in {kind.value for kind in EvalType}:
+        raise ValueError(f"{task.instance_id}: eval_type {task.eval_type!r} is not one of "
+                         f"{', '.join(kind.value for kind in EvalType)}")
+    if task.log_parser:
         _check_parser(task.log_parser, task.instance_id)
-        return task if task.test_source else task.model_copy(update={"test_source": "row",
-                                                                     "eval_type": task.eval_type or "pass_and_fail"})
+    if task.eval_script and task.log_parser and task.test_source:
+        return task
     parser, source = _known_parser(task.repo)
+    fields = {"log_parser": task.log_parser or parser, "eval_type": task.eval_type or "pass_and_fail"}
+    if task.eval_script:
+        return task.model_copy(update={**fields, "test_source": task.test_source or "row"})
     command = REPO_COMMANDS.get(task.repo, PYTEST_COMMAND)
     script = make_eval_script(task, command, _directives(task))
-    return task.model_copy(update={"eval_script": script, "log_parser": task.log_parser or parser,
-                                   "eval_type": task.eval_type or "pass_and_fail", "test_source": source})
+    return task.model_copy(update={**fields, "eval_script": script, "test_source": source})
 
 
 def make_eval_script(task: SweTask, command: str, test_files: list[str], workdir: str = "/testbed") -> str:
@@ -113,7 +127,9 @@ def plan_of(task: SweTask, workdir: str = "/testbed") -> EvalPlan:
     before, command, _ = _split(task.eval_script)
     if not command.strip():
         raise ValueError(f"{task.instance_id}: eval_script runs no command between '{START}' and '{END}'")
-    moved = (lambda text: text.replace("/testbed", workdir)) if workdir != "/testbed" else (lambda text: text)
+    def moved(text: str) -> str:  # the repository's path, not e.g. a conda env named testbed
+        return _TESTBED.sub(lambda _: workdir, text) if workdir != "/testbed" else text
+
     files = _command_files(command.splitlines()[-1], task)
     return EvalPlan(setup=tuple(moved(line) for line in _setup_lines(before)), command=moved(command),
                     test_files=tuple(files), log_parser=task.log_parser, eval_type=task.eval_type or "pass_and_fail")
@@ -164,25 +180,47 @@ def module_name(path: str) -> str:
 
 
 def _command_files(line: str, task: SweTask) -> list[str]:
-    """The words of a test command line that name test files: ``.py`` paths, or the module names of the task's
-    test files."""
+    """The words of a test command line (as written) that name test files: ``.py`` paths, or the module names of
+    the task's test files."""
     files = _patch_files(task.test_patch) + [test.split("::")[0] for test in task.fail_to_pass + task.pass_to_pass]
     known = set(files) | {module_name(path) for path in files if path.endswith(".py")}
-    return [word for word in line.split()[1:] if word.strip("'\"") in known or word.strip("'\"").endswith(".py")]
+    return [word for word in shell_words(line)[1:] if unquoted(word) in known or unquoted(word).endswith(".py")]
+
+
+def shell_words(line: str) -> list[str]:
+    """The words of one shell command line as written, quotes kept (``a 'b c'`` → ``["a", "'b c'"]``)."""
+    return _WORD.findall(line)
+
+
+def unquoted(word: str) -> str:
+    """A shell word as the command receives it (quotes removed); the word itself when it cannot be parsed."""
+    try:
+        parts = shlex.split(word)
+    except ValueError:
+        return word
+    return parts[0] if len(parts) == 1 else word
 
 
 def _patch_files(patch: str) -> list[str]:
     """The files a patch's diffs touch (their new paths; deleted files by their old one)."""
-    from unidiff import PatchSet
-
-    return [changed.path for changed in PatchSet(patch)] if patch.strip() else []
+    return [changed.path for changed in _parsed(patch)]
 
 
 def _modified_test_files(task: SweTask) -> list[str]:
-    from unidiff import PatchSet
+    return [changed.path for changed in _parsed(task.test_patch) if not changed.is_added_file]
 
-    return [changed.path for changed in PatchSet(task.test_patch) if not changed.is_added_file] \
-        if task.test_patch.strip() else []
+
+def _parsed(patch: str) -> list:
+    """The file diffs of ``patch`` ([] when empty); ValueError ``field test_patch: …`` when it is not a diff."""
+    from unidiff import PatchSet
+    from unidiff.errors import UnidiffParseError
+
+    if not patch.strip():
+        return []
+    try:
+        return list(PatchSet(patch))
+    except UnidiffParseError as exc:
+        raise ValueError(f"field test_patch: not a diff ({exc})") from None
 
 
 @cache
