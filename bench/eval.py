@@ -23,8 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from srl_swe.resources import sandboxes_dir  # noqa: E402 - after the sys.path line above
+
 ROOT = Path(__file__).resolve().parent.parent
-SANDBOXES = ROOT / "sandboxes"
+SANDBOXES = sandboxes_dir()
 
 
 def timed_run(folder: Path, workers: int, out: Path, client) -> dict:

@@ -24,7 +24,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-SANDBOXES = Path(__file__).resolve().parent.parent / "sandboxes"
+from srl_swe.resources import sandboxes_dir  # noqa: E402 - after the sys.path line above
+
+SANDBOXES = sandboxes_dir()
 HANG_S = 300.0
 HOSTILE = [
     ":(){ :|:& };:",

@@ -23,7 +23,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-EXAMPLES = Path(__file__).parent.parent / "trajectories" / "examples"
+from srl_swe.resources import examples_dir
+
+EXAMPLES = examples_dir()
 JSONL_TEMPLATES = ["openai_chat.jsonl", "swe_gym_sampled.jsonl", "swe_gym_sft.jsonl", "swe_smith_tool.jsonl",
                    "swe_smith_xml.jsonl"]
 PARQUET_TEMPLATE = ("openai_chat.jsonl", 2)  # the nebius SWE-rebench-openhands row: uniform message structs

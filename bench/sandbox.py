@@ -58,10 +58,11 @@ def concurrent_rollouts(count: int) -> dict:
     """``count`` oracle rollouts of bundled tasks, all at once."""
     import docker
 
+    from srl_swe.resources import sandboxes_dir
     from srl_swe.rollout import model_factory, rollout_all, sandbox_factory
     from srl_swe.tasks.rows import bundled_tasks
 
-    tasks = bundled_tasks(Path(__file__).resolve().parent.parent / "sandboxes")[:count]
+    tasks = bundled_tasks(sandboxes_dir())[:count]
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
         report = rollout_all(tasks, Path(tmp) / "run.jsonl", sandbox_factory("docker"), model_factory("oracle"),

@@ -15,6 +15,7 @@ from srl_swe.budget import BudgetError
 from srl_swe.collect import Tally, collect_import, load_report
 from srl_swe.eval.names import MATH_BENCHMARK_NAMES
 from srl_swe.formats import FORMATS
+from srl_swe.resources import sandboxes_dir
 from srl_swe.steps import StepFolderError, StepOptions, build_step_dataset, check_output_folder
 from srl_swe.tasks.names import DATASETS, sources_help
 from srl_swe.trajectory import atomic_output
@@ -567,7 +568,7 @@ def quickstart(
     console.print(f"written: {out / 'quickstart.md'}, {out / 'quickstart.json'}, {out / 'rewards.png'}")
 
 
-SANDBOXES = Path(__file__).resolve().parent.parent / "sandboxes"
+SANDBOXES = sandboxes_dir()
 
 
 @sandbox_app.command("build")

@@ -24,7 +24,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-SANDBOXES = Path(__file__).resolve().parent.parent / "sandboxes"
+from srl_swe.resources import sandboxes_dir
+
+SANDBOXES = sandboxes_dir()
 MIN_FREE_GB = 2.0
 
 

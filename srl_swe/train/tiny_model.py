@@ -63,11 +63,11 @@ def default_corpus() -> Iterator[str]:
     """The bundled example trajectories and the prompts, when no step data is given."""
     from srl_swe import prompts
     from srl_swe.collect import import_files
+    from srl_swe.resources import examples_dir
     from srl_swe.steps import StepOptions, step_examples
 
     yield from (prompts.SWE_SYSTEM, prompts.MATH_SYSTEM, prompts.MATH_EVAL_SYSTEM)
-    examples = Path(__file__).resolve().parent.parent.parent / "trajectories" / "examples"
-    for trajectory in import_files([examples], resolved_only=False):
+    for trajectory in import_files([examples_dir()], resolved_only=False):
         for example in step_examples(trajectory, StepOptions(targets="all")):
             yield from (message["content"] for message in example["prompt"][1:])
             yield example["expert_action"]
