@@ -1,7 +1,7 @@
 """Evaluation throughput on the bundled local benchmark: instances per minute with `-w 1` vs `-w 4`.
 
 Runs `srl_swe.eval.swe.run_swe_eval` (the code behind `srl-swe eval --benchmark local:…`) with the
-oracle expert in agent mode on every bundled task (both repositories, Docker sandboxes, graded by our
+oracle expert in agent mode on every bundled task (every repository, Docker sandboxes, graded by our
 grader in a fresh container), once with 1 worker and once with 4, each into a fresh run folder, and counts
 the containers left with the run's label afterwards (target 0). Needs a Docker engine; builds the images
 if missing. JSON on the last line.
