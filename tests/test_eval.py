@@ -41,7 +41,7 @@ def inventory_image(docker_client, base_image):
 
 
 def leftover_containers(docker_client, run_id: str) -> list:
-    return docker_client.containers.list(all=True, filters={"label": f"srl-swe.run={run_id}"})
+    return docker_client.containers.list(all=True, filters={"label": f"srl-swe.run={run_id}"}, ignore_removed=True)
 
 
 # --- local benchmark, end to end in Docker -----------------------------------------------------------
@@ -121,7 +121,8 @@ def srl_swe(*args: str, **kwargs) -> subprocess.CompletedProcess:
 
 
 def owned_by(docker_client, pid: int) -> list:
-    return docker_client.containers.list(all=True, filters={"label": f"srl-swe.owner={socket.gethostname()}:{pid}"})
+    owner = f"srl-swe.owner={socket.gethostname()}:{pid}"  # ignore_removed: a run may remove one meanwhile
+    return docker_client.containers.list(all=True, filters={"label": owner}, ignore_removed=True)
 
 
 @pytest.mark.docker

@@ -64,7 +64,7 @@ def no_container_left(docker_client) -> bool:
     import socket
 
     owner = f"{socket.gethostname()}:{os.getpid()}"
-    return not docker_client.containers.list(all=True, filters={"label": f"{LABEL}.owner={owner}"})
+    return not docker_client.containers.list(all=True, filters={"label": f"{LABEL}.owner={owner}"}, ignore_removed=True)
 
 
 # --- defects of issue 11, fixed -----------------------------------------------------------------------

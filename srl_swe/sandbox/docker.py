@@ -337,7 +337,8 @@ def prune_orphans(client=None) -> list[str]:
 
     client = client or docker.from_env()
     removed = []
-    for container in client.containers.list(all=True, filters={"label": LABEL}):
+    # ignore_removed: another run may remove one of them between the listing and its inspection
+    for container in client.containers.list(all=True, filters={"label": LABEL}, ignore_removed=True):
         host, _, pid = container.labels.get(f"{LABEL}.owner", ":").partition(":")
         if host != socket.gethostname() or not pid.isdigit() or _alive(int(pid)):
             continue  # another machine's (a shared daemon) or still in use: not ours to judge
