@@ -121,7 +121,8 @@ def grade(task: Any, log: str, nonce: str) -> Grade:
     reason = _verdict(statuses, report, exit_code, eval_type, "\n".join(section))
     outcomes: dict[str, str] = {}
     recorded = report
-    if plan.pytest_parts() is not None:
+    runner_record = plan.pytest_parts() is not None
+    if runner_record:
         outcomes, pytest_code, missing = _outcomes(lines, mark, nonce,
                                                    lambda text: PARSER_REGISTRY[plan.log_parser](text, spec))
         recorded = get_eval_tests_report(outcomes, gold, eval_type=eval_type)
@@ -131,7 +132,7 @@ def grade(task: Any, log: str, nonce: str) -> Grade:
                                                                                    (PASS_TO_PASS, p2p))}
     return Grade(resolved=not reason, reason=reason, patch_applied=True, exit_code=exit_code, statuses=statuses,
                  outcomes=outcomes, fail_to_pass=cases[FAIL_TO_PASS], pass_to_pass=cases[PASS_TO_PASS],
-                 log_parser=plan.log_parser, runner_record=plan.pytest_parts() is not None)
+                 log_parser=plan.log_parser, runner_record=runner_record)
 
 
 # --- grading pieces --------------------------------------------------------------------------------

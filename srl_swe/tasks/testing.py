@@ -157,21 +157,26 @@ def _setup_lines(lines: list[str]) -> list[str]:
             while end < len(lines) and lines[end].strip() != heredoc.group(2):
                 end += 1
             end += 1
-        if not lines[i].strip().startswith(("git ", "#!", "set ")):
-            kept.extend(lines[i:end])
+        if lines[i].strip() and not lines[i].strip().startswith(("git ", "#!", "set ")):
+            kept.extend(lines[i:end])  # a here-document's body whole, blank lines included
         i = end
-    return [line for line in kept if line.strip()] if not any(HEREDOC.search(line) for line in kept) else kept
+    return kept
 
 
 def _directives(task: SweTask) -> list[str]:
     """The test files to run: the test patch's ``.py`` files, then those of ``path::name`` ids, each once (as
     dotted module names for :data:`MODULE_DIRECTIVES`)."""
-    files = [path for path in _patch_files(task.test_patch) if path.endswith(".py")]
-    files += [test.split("::")[0] for test in task.fail_to_pass + task.pass_to_pass if ".py::" in test]
-    files = list(dict.fromkeys(files))
+    files = _test_files(task)
     if task.repo in MODULE_DIRECTIVES:
         return list(dict.fromkeys(module_name(path) for path in files))
     return files
+
+
+def _test_files(task: SweTask) -> list[str]:
+    """The task's test files, each once: the test patch's ``.py`` files, then those of ``path::name`` ids."""
+    files = [path for path in _patch_files(task.test_patch) if path.endswith(".py")]
+    files += [test.split("::")[0] for test in task.fail_to_pass + task.pass_to_pass if ".py::" in test]
+    return list(dict.fromkeys(files))
 
 
 def module_name(path: str) -> str:
@@ -182,8 +187,8 @@ def module_name(path: str) -> str:
 def _command_files(line: str, task: SweTask) -> list[str]:
     """The words of a test command line (as written) that name test files: ``.py`` paths, or the module names of
     the task's test files."""
-    files = _patch_files(task.test_patch) + [test.split("::")[0] for test in task.fail_to_pass + task.pass_to_pass]
-    known = set(files) | {module_name(path) for path in files if path.endswith(".py")}
+    files = _test_files(task)
+    known = set(files) | {module_name(path) for path in files}
     return [word for word in shell_words(line)[1:] if unquoted(word) in known or unquoted(word).endswith(".py")]
 
 
