@@ -142,9 +142,11 @@ def tool_action(tool: str, arguments: dict[str, Any], raw: str = "") -> Action:
     return Action(tool=tool, arguments=args, raw=raw or render_call(tool, args))  # Action checks writability
 
 
-def render_completion(thought: str, action: Action) -> str:
-    """The completion a policy should write for this step: its thought, then the action."""
-    return f"<think>\n{thought.strip()}\n</think>\n{action_text(action)}"
+def render_completion(thought: str, action: Action | str) -> str:
+    """The completion a policy should write for this step: its thought, then the action (an Action or its
+    canonical text)."""
+    text = action if isinstance(action, str) else action_text(action)
+    return f"<think>\n{thought.strip()}\n</think>\n{text}"
 
 
 def parse_completion(completion: str, track: str = "swe", think_prefilled: bool = False) -> Completion:

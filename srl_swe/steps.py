@@ -53,6 +53,7 @@ STEP_SCHEMA = pa.schema(
     [
         ("prompt", MESSAGES),
         ("expert_action", pa.string()),
+        ("expert_thought", pa.string()),  # what the expert wrote before the action: SFT on steps imitates it
         ("tool", pa.string()),
         ("step", pa.int32()),
         ("num_steps", pa.int32()),
@@ -162,6 +163,7 @@ def step_examples(trajectory: Trajectory, options: StepOptions) -> Iterator[dict
         yield {
             "prompt": prompt,
             "expert_action": action_text(target.action),
+            "expert_thought": target.thought,
             "tool": target.action.tool,
             "step": k,
             "num_steps": len(steps),

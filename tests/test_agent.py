@@ -83,3 +83,36 @@ def test_the_oracle_handles_files_without_a_final_newline():
     steps = oracle_script({"instance_id": "x", "patch": patch}, "/testbed")
     edits = [a for _, a in steps if a.arguments.get("command") == "str_replace"]
     assert [(e.arguments["old_str"], e.arguments["new_str"]) for e in edits] == [("x = 1\ny = 2", "x = 1\ny = 3")]
+
+
+def test_the_oracles_edits_carry_only_the_context_that_makes_them_unique(calc_task):
+    pristine, task = calc_task
+    with open_sandbox(pristine, task) as sandbox:
+        trajectory = run_agent(task, sandbox, OracleModel(task, sandbox.workdir))
+        edits = [s.action.arguments for s in trajectory.steps if s.action.arguments.get("command") == "str_replace"]
+        for edit in edits:  # shorter than the hunk, and each one applied: the run is resolved
+            assert edit["old_str"].count("\n") < 7 and edit["old_str"] != edit["new_str"]
+    assert trajectory.outcome.exit_status == "submitted" and "raise ZeroDivisionError" in trajectory.outcome.patch
+    assert grade_patch(task, trajectory.outcome.patch, lambda: open_sandbox(pristine, task)).resolved
+
+
+def test_minimal_edit_grows_the_context_until_the_old_text_is_unique():
+    from srl_swe.models.oracle import minimal_edit
+
+    text = "def a():\n    return 1\n\ndef b():\n    return 1\n"
+    old, new = "def b():\n    return 1\n", "def b():\n    return 2\n"
+    assert minimal_edit(old, new, text) == (old, new)  # "    return 1\n" alone occurs twice
+    assert minimal_edit("x = 0\ny = 1\nz = 2\n", "x = 0\ny = 5\nz = 2\n", "x = 0\ny = 1\nz = 2\n") == (
+        "y = 1\n", "y = 5\n")
+    # a pure insertion keeps a line of context on each side; nothing unique → the hunk as it was
+    assert minimal_edit("a\nb\n", "a\nnew\nb\n", "a\nb\n") == ("a\nb\n", "a\nnew\nb\n")
+    assert minimal_edit("a\n", "a\nb\n", "a\na\n") == ("a\n", "a\nb\n")
+
+
+def test_the_oracle_reads_a_file_only_from_a_whole_untruncated_view():
+    from srl_swe.models.oracle import viewed_file
+
+    view = "OBSERVATION:\nHere is /testbed/x.py (lines 1-3 of 3):\n     1\tx = 1\n     2\ty = 2\n     3\t"
+    assert viewed_file(view) == ("/testbed/x.py", "x = 1\ny = 2\n")
+    assert viewed_file(view.replace("lines 1-3", "lines 2-3")) is None
+    assert viewed_file(view.replace("     2\ty = 2", "[… 40 characters truncated …]")) is None

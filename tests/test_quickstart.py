@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from pathlib import Path
@@ -11,7 +12,7 @@ import typer
 
 from srl_swe import quickstart
 from srl_swe.cli import app
-from srl_swe.quickstart import QuickstartOptions, SetupError, check_disk, choose_sandbox, run_quickstart
+from srl_swe.quickstart import QuickstartOptions, SetupError, check_budget, check_disk, choose_sandbox, run_quickstart
 from srl_swe.tasks.rows import bundled_tasks
 
 README = Path(__file__).parent.parent / "README.md"
@@ -19,24 +20,32 @@ README = Path(__file__).parent.parent / "README.md"
 
 @pytest.mark.docker
 def test_quickstart_runs_end_to_end_and_a_second_run_reuses_everything(docker_client, base_image, tmp_path):
-    options = QuickstartOptions(out=tmp_path / "qs", sandbox="docker", sft_steps=20, srl_steps=4, agent_steps=2,
-                                max_new_tokens=32)
+    options = QuickstartOptions(out=tmp_path / "qs", sandbox="docker", sft_steps=20, srl_steps=4, agent_steps=2)
     phases: list[str] = []
     result = run_quickstart(options, say=print, phase=phases.append)
-    assert phases == ["sandboxes", "collect", "steps", "model", "sft", "srl", "evaluate"]
-    assert [row["model"] for row in result["rows"]] == ["after SFT warm start", "after SRL"]
+    assert phases == list(quickstart.PHASES)
+    assert [row["model"] for row in result["rows"]] == [label for label, _ in quickstart.ROWS]
+    assert result["budget"]["coverage"] >= 0.95 and result["budget"]["max_new_tokens"] == options.max_new_tokens
     for row in result["rows"]:
         assert -1.0 <= row["held_out_step_reward"] <= 1.0 and 0.0 <= row["format_error_rate"] <= 1.0
+        assert 0.0 <= row["exact_match"] <= 1.0 and set(row["by_tool"]) <= {"bash", "str_replace_editor", "submit"}
         assert row["tasks"] == len(result["held_out_tasks"]) == 4 and 0 <= row["resolved"] <= 4
+    # the more-SFT row trained as long as SRL did (its wall-clock limit), from the same warm start
+    srl, more = (json.loads((tmp_path / "qs" / name / "result.json").read_text()) for name in ("srl", "sft_more"))
+    assert more["start_model"] == srl["start_model"] and more["train_seconds"] >= srl["train_seconds"]
     table = (tmp_path / "qs" / "quickstart.md").read_text()
-    assert re.search(r"\| after SRL \| [+-]\d\.\d{3} \| \d+% \| \d/4 \|", table)
+    assert re.search(r"\| warm start \+ SRL \| [+-]\d\.\d{3} \| \d+% \| \d+% \| bash \d\.\d\d.* \| \d/4 \|", table)
+    samples = (tmp_path / "qs" / "samples.md").read_text()
+    assert samples.count("**expert**") == options.samples_shown and "**warm start + more SFT** — reward" in samples
     assert (tmp_path / "qs" / "rewards.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     collected = (tmp_path / "qs" / "trajectories.jsonl").read_text()
     assert len(collected.splitlines()) == len(bundled_tasks(quickstart.SANDBOXES))  # the oracle solved every one
-    for label in ("quickstart", "quickstart-sft", "quickstart-srl"):
+    for label in ("quickstart", *(f"quickstart-{folder}" for _, folder in quickstart.ROWS)):
         assert not docker_client.containers.list(all=True, filters={"label": f"srl-swe.run={label}"})
     again = run_quickstart(options, say=print, phase=lambda name: None)
     assert again == result and (tmp_path / "qs" / "trajectories.jsonl").read_text() == collected
+    with pytest.raises(SetupError, match=r"completion budget 16 tokens: \d+% of the \d+ held-out expert completions"):
+        check_budget(QuickstartOptions(out=tmp_path / "qs", max_new_tokens=16), str(tmp_path / "qs" / "model"))
 
 
 def test_without_a_docker_engine_it_says_so_and_falls_back(monkeypatch):

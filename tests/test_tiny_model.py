@@ -28,6 +28,9 @@ def test_init_tiny_model_from_step_data(tmp_path):
     completion = render_completion("look first", tool_action("bash", {"command": "ls /testbed"}))
     ids = tokenizer(completion)["input_ids"]
     assert len(ids) < len(completion) / 2, "the tokenizer learned the markup"
+    for tag in ("<function=bash>", "<parameter=command>", "<function=str_replace_editor>", "</parameter>"):
+        assert len(tokenizer(tag)["input_ids"]) == 1, f"{tag} is one token: every tag of the data"
+    assert len(tokenizer("<function=unseen_tool>")["input_ids"]) > 1  # only tags the data holds
     decoded = tokenizer.decode(ids + [tokenizer.eos_token_id], skip_special_tokens=True)
     assert action_similarity([decoded], expert_action=[render_call("bash", {"command": "ls /testbed"})]) == [1.0]
     prompt = tokenizer.apply_chat_template([{"role": "user", "content": "hi"}], add_generation_prompt=True,

@@ -215,6 +215,31 @@ def test_sft_trains_only_on_the_expert_turns(workspace):
         assert trained_text.count("<think>") == 4  # the four expert turns
 
 
+def test_sft_on_steps_trains_on_the_expert_completion_in_the_agents_context(workspace):
+    root, _ = workspace
+    settings = config(root, "sft", output_dir=root / "sft-steps",
+                      sft=dict(batch_size=4, per_device_batch_size=4, data="steps"))
+    trainer = _build(settings, "sft", settings.model.path, settings.output_dir, [])
+    tokenizer = trainer.processing_class
+    for row in trainer.train_dataset.select(range(4)):
+        trained = tokenizer.decode([t for t, m in zip(row["input_ids"], row["completion_mask"], strict=True) if m])
+        assert trained.count("<think>") == 1 and "</think>\n<function=" in trained  # thought + one call
+        assert "OBSERVATION" not in trained and "expert software" not in trained
+        context = tokenizer.decode([t for t, m in zip(row["input_ids"], row["completion_mask"], strict=True) if not m])
+        assert "<think>" not in context.split("<|im_start|>assistant")[0]  # earlier steps: actions only
+
+
+def test_a_wall_clock_limit_ends_training_and_the_result_says_how_long(workspace):
+    root, _ = workspace
+    settings = config(root, "sft", output_dir=root / "sft-timed",
+                      sft=dict(batch_size=2, per_device_batch_size=2, max_steps=100_000, max_wall_seconds=2.0,
+                               max_length=512), logging={"eval_steps": 100_000})
+    (result,) = train(settings)
+    assert 1 <= result.global_step < 1000 and not result.interrupted
+    assert 2.0 <= result.train_seconds < 60
+    assert json.loads((root / "sft-timed" / "result.json").read_text())["train_seconds"] == result.train_seconds
+
+
 def test_srl_then_rlvr_runs_both_stages_on_math(workspace):
     root, model = workspace
     settings = config(root, "srl_then_rlvr", model={"path": str(model)}, output_dir=root / "pipeline",

@@ -1,8 +1,9 @@
 """The ``oracle`` expert: solves a task through real tool calls derived from its gold patch.
 
 Deterministic and free: it explores (lists the files the patch touches), views each file, applies every
-hunk with ``str_replace_editor`` (``old_str`` = the hunk's context and removed lines, ``new_str`` = its
-context and added lines; new files are created, deleted ones removed with bash), runs the task's own test
+hunk with ``str_replace_editor`` (``old_str`` = the hunk's removed lines with just enough of its context
+to be unique in the file as viewed — the whole hunk when the view was cut —, ``new_str`` = the same context
+and the added lines; new files are created, deleted ones removed with bash), runs the task's own test
 command (``srl_swe.tasks.testing``: ``bin/test`` for sympy, ``runtests.py`` for django, pytest …) on the test
 files of its FAIL_TO_PASS tests that exist before the test patch, and submits. Every command is one an engineer
 would type: a test command on a few files, never a list of test ids. Each completion is ``<think>…</think>``
@@ -11,6 +12,7 @@ plus one call, the format the policy is trained to write.
 
 from __future__ import annotations
 
+import re
 import shlex
 from pathlib import PurePosixPath
 
@@ -22,6 +24,9 @@ from srl_swe.tasks.testing import module_name, plan_of, unquoted
 from srl_swe.trajectory import Action, SweTask
 
 MAX_TEST_FILES = 5
+_WHOLE_VIEW = re.compile(r"Here is (?P<path>\S+) \(lines (?P<first>\d+)-(?P<last>\d+) of (?P<total>\d+)\):\n")
+_NUMBERED = re.compile(r" *\d+\t")
+_VIEW_CUT = "[… file too long"
 
 
 class OracleModel:
@@ -30,11 +35,32 @@ class OracleModel:
     def __init__(self, task, workdir: str = "/testbed"):
         self.script = oracle_script(task, workdir)
         self.calls = 0
+        self.files: dict[str, str] = {}
+        """path → its text as the last whole-file view showed it, with our edits since applied."""
 
     def complete(self, messages: list[dict[str, str]]) -> str:
         thought, action = self.script[min(self.calls, len(self.script) - 1)]
         self.calls += 1
+        self._remember_view(messages)
+        if action.tool == "str_replace_editor" and action.arguments.get("command") == "str_replace":
+            action = self._shortened(action)
         return render_completion(thought, action)
+
+    def _remember_view(self, messages: list[dict[str, str]]) -> None:
+        if messages and messages[-1].get("role") != "assistant":
+            seen = viewed_file(str(messages[-1].get("content") or ""))
+            if seen is not None:
+                self.files[seen[0]] = seen[1]
+
+    def _shortened(self, action: Action) -> Action:
+        """The edit with only as much context as makes ``old_str`` unique in the file as last viewed."""
+        args = action.arguments
+        text = self.files.get(args["path"])
+        if text is None:
+            return action
+        old, new = minimal_edit(args["old_str"], args["new_str"], text)
+        self.files[args["path"]] = text.replace(old, new, 1)
+        return tool_action("str_replace_editor", {**args, "old_str": old, "new_str": new})
 
 
 def oracle_script(task: SweTask | dict, workdir: str) -> list[tuple[str, Action]]:
@@ -68,6 +94,36 @@ def oracle_script(task: SweTask | dict, workdir: str) -> list[tuple[str, Action]
         script.append(("Run the tests of the code I changed.", tool_action("bash", {"command": command})))
     script.append(("The fix is in place; submit it.", tool_action("submit", {})))
     return script
+
+
+def viewed_file(observation: str) -> tuple[str, str] | None:
+    """(path, text) when ``observation`` is the editor's view of a whole file, untruncated; else None."""
+    match = _WHOLE_VIEW.search(observation)
+    if match is None or match["first"] != "1" or match["last"] != match["total"] or _VIEW_CUT in observation:
+        return None
+    lines = observation[match.end():].split("\n")
+    if len(lines) != int(match["total"]) or not all(_NUMBERED.match(line) for line in lines):
+        return None
+    return match["path"], "\n".join(line.split("\t", 1)[1] for line in lines)
+
+
+def minimal_edit(old: str, new: str, text: str) -> tuple[str, str]:
+    """(old, new) cut down to the changed lines plus the fewest context lines (added on both sides, one at
+    a time) that make ``old`` occur exactly once in ``text`` — what an engineer types; the hunk unchanged
+    when no cut is unique."""
+    before, after = old.splitlines(keepends=True), new.splitlines(keepends=True)
+    head = 0
+    while head < min(len(before), len(after)) and before[head] == after[head]:
+        head += 1
+    tail = 0
+    while tail < min(len(before), len(after)) - head and before[-1 - tail] == after[-1 - tail]:
+        tail += 1
+    for extra in range(max(head, tail) + 1):
+        start, cut = max(0, head - extra), max(0, tail - extra)
+        shorter = "".join(before[start:len(before) - cut])
+        if shorter.strip() and text.count(shorter) == 1:
+            return shorter, "".join(after[start:len(after) - cut])
+    return old, new
 
 
 def hunk_sides(lines: list) -> tuple[str, str]:

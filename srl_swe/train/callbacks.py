@@ -1,4 +1,5 @@
-"""Trainer callbacks: a graceful Ctrl-C, and the resolved config saved beside every checkpoint."""
+"""Trainer callbacks: a graceful Ctrl-C, a wall-clock limit, and the resolved config saved beside every
+checkpoint."""
 
 from __future__ import annotations
 
@@ -64,6 +65,24 @@ def _any_rank(flag: bool) -> bool:
     value = torch.tensor([int(flag)], device=device)
     dist.all_reduce(value, op=dist.ReduceOp.MAX)
     return bool(value.item())
+
+
+class WallClockLimit(TrainerCallback):
+    """Ends training after the optimizer step at which ``seconds`` of training have passed (counted from
+    the first step's start, so model loading and data preparation do not count; evaluation does)."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.started: float | None = None
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.started = time.monotonic()
+        return control
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if _any_rank(time.monotonic() - (self.started or time.monotonic()) >= self.seconds):
+            control.should_training_stop = True
+        return control
 
 
 class SaveConfig(TrainerCallback):

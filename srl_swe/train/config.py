@@ -70,6 +70,9 @@ class _Optimisation(_Section):
     per_device_batch_size: int = Field(8, gt=0, description="completions or sequences per forward pass")
     epochs: float = Field(30, gt=0)
     max_steps: int = Field(-1, description="overrides epochs when > 0")
+    max_wall_seconds: float | None = Field(
+        None, gt=0, description="stop after the optimizer step that passes this much training time (a model "
+                                "trained as long as another: the quickstart's more-SFT row)")
     lr_scheduler_type: Scheduler = "constant"
     warmup_ratio: float = Field(0.0, ge=0, lt=1)
     max_grad_norm: float = Field(1.0, gt=0)
@@ -113,6 +116,11 @@ class SFTSettings(_Optimisation):
     lr_scheduler_type: Scheduler = "cosine"
     warmup_ratio: float = Field(0.3, ge=0, lt=1)
     max_length: int = Field(32768, gt=0, description="tokens per trajectory; longer ones are cut at the end")
+    data: Literal["trajectories", "steps"] = Field(
+        "trajectories", description="trajectories: whole expert trajectories, every expert turn a target (the "
+                                    "paper's SFT); steps: the step examples, context as SRL and the agent see it "
+                                    "(previous actions, no previous thoughts), the expert's thought + action as "
+                                    "the completion")
 
 
 class VLLMSettings(_Section):

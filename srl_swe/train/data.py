@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from datasets.exceptions import DatasetsError
 
+from srl_swe.actions import render_completion
 from srl_swe.budget import PromptBudget, fit_messages
 from srl_swe.train.config import DataSettings
 
@@ -115,6 +116,16 @@ def sft_datasets(settings: DataSettings):
     """SFT's (train, validation) whole trajectories as ``messages``."""
     table = _read(settings.path / "sft.parquet", SFT_COLUMNS)
     return _split(table.select_columns(["messages", "trajectory_id", "instance_id"]), settings)
+
+
+def sft_step_datasets(settings: DataSettings):
+    """SFT on step examples: (train, validation) as prompt–completion pairs — the step's context, exactly
+    as SRL and the agent see it, and the expert's thought + action as the completion."""
+    columns = ("prompt", "expert_action", "expert_thought", "trajectory_id", "instance_id")
+    table = _read(settings.path / "steps.parquet", columns).select_columns(list(columns))
+    table = table.map(lambda row: {"completion": [{"role": "assistant", "content": render_completion(
+        row["expert_thought"] or "", row["expert_action"])}]}, remove_columns=["expert_action", "expert_thought"])
+    return _split(table, settings)
 
 
 def question_datasets(settings: DataSettings):

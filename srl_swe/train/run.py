@@ -28,9 +28,9 @@ from pathlib import Path
 
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
-from srl_swe.train.callbacks import CONFIG_FILE, GracefulInterrupt, SaveConfig
+from srl_swe.train.callbacks import CONFIG_FILE, GracefulInterrupt, SaveConfig, WallClockLimit
 from srl_swe.train.config import ConfigError, GRPOSettings, TrainConfig, dump_config
-from srl_swe.train.data import DataError, fit_prompts, question_datasets, sft_datasets, step_datasets
+from srl_swe.train.data import DataError, fit_prompts, question_datasets, sft_datasets, sft_step_datasets, step_datasets
 from srl_swe.trajectory import atomic_output
 
 _log = logging.getLogger(__name__)
@@ -50,6 +50,7 @@ class StageResult:
     interrupted: bool
     log_history: list = field(default_factory=list, repr=False)
     prompt_budget: dict | None = None  # what the prompt budget did, per split (GRPO stages)
+    train_seconds: float | None = None  # the trainer's train_runtime (of this process's run, when resumed)
 
     def summary(self) -> dict:
         return {key: str(value) if isinstance(value, Path) else value
@@ -110,16 +111,19 @@ def _stage(config: TrainConfig, method: str, model: str, out: Path, resume: bool
         (out / CONFIG_FILE).write_text(text)
     interrupt = GracefulInterrupt()
     budget: dict = {}
-    trainer = _build(config, method, model, out, [interrupt, SaveConfig(text), *(callbacks or [])], budget)
+    settings = config.sft if method == "sft" else getattr(config, method)
+    limit = [WallClockLimit(settings.max_wall_seconds)] if settings.max_wall_seconds else []
+    trainer = _build(config, method, model, out, [interrupt, SaveConfig(text), *limit, *(callbacks or [])], budget)
     with interrupt:
-        trainer.train(resume_from_checkpoint=True if resume else None)
+        output = trainer.train(resume_from_checkpoint=True if resume else None)
     state, final = trainer.state, out / "final"
     if interrupt.stopped:  # the model to go on with is the checkpoint just saved
         final = out / f"{PREFIX_CHECKPOINT_DIR}-{state.global_step}"
     else:
         trainer.save_model(str(final))  # every process: ZeRO-3 / FSDP gather the weights (model + tokenizer)
     result = StageResult(method, out, model, final, state.best_model_checkpoint, state.global_step,
-                         interrupt.stopped, state.log_history, budget or None)
+                         interrupt.stopped, state.log_history, budget or None,
+                         round(output.metrics.get("train_runtime", 0.0), 1))
     if trainer.is_world_process_zero():
         if not interrupt.stopped:
             (final / CONFIG_FILE).write_text(text)
@@ -320,14 +324,16 @@ def _vllm_args(config: TrainConfig) -> dict:
 
 
 def _sft_setup(config: TrainConfig, out: Path):
-    """SFTTrainer and its arguments: whole trajectories, loss on the assistant turns only."""
+    """SFTTrainer and its arguments: whole trajectories with the loss on the assistant turns only, or step
+    examples with the loss on the completion only (``sft.data``)."""
     from trl import SFTConfig, SFTTrainer
 
-    train_set, validation = sft_datasets(config.data)
     settings = config.sft
+    steps = settings.data == "steps"
+    train_set, validation = (sft_step_datasets if steps else sft_datasets)(config.data)
     args = SFTConfig(
         **_common_args(config, settings, out, settings.batch_size, validation),
-        assistant_only_loss=True, max_length=settings.max_length,
+        assistant_only_loss=not steps, completion_only_loss=True, max_length=settings.max_length,
         per_device_eval_batch_size=settings.per_device_batch_size,
         metric_for_best_model="loss", greater_is_better=False,
     )

@@ -10,16 +10,21 @@ chat template is Qwen2.5's, exactly as TRL ships it, so TRL recognises it (assis
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 SPECIAL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 MARKUP = ["<think>", "</think>", "<solution>", "</solution>", "</parameter>", "</function>", "<function=",
           "<parameter="]
+_TAG = re.compile(r"<(?:function|parameter)=[A-Za-z0-9_.-]{1,64}>")
 
 
 def build_tokenizer(texts: Iterable[str], vocab_size: int = 4096):
-    """A byte-level BPE tokenizer trained on ``texts`` (fast; round-trips any text)."""
+    """A byte-level BPE tokenizer trained on ``texts`` (fast; round-trips any text). Every whole tag of the
+    function markup found in ``texts`` (``<function=bash>``, ``<parameter=old_str>`` …) is one token too:
+    a model this small then writes a call's frame as a few tokens instead of spelling it out (it otherwise
+    stutters, ``str_replace_replace…``)."""
     from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
     from trl.chat_template_utils import qwen2_5_chat_template
@@ -29,8 +34,10 @@ def build_tokenizer(texts: Iterable[str], vocab_size: int = 4096):
     backend.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL,
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    texts = list(texts)
     backend.train_from_iterator(texts, trainer)
-    backend.add_tokens([AddedToken(tag, special=False, normalized=False) for tag in MARKUP])
+    tags = sorted({tag for text in texts for tag in _TAG.findall(text)})
+    backend.add_tokens([AddedToken(tag, special=False, normalized=False) for tag in [*MARKUP, *tags]])
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, eos_token="<|im_end|>", pad_token="<|endoftext|>")
     tokenizer.chat_template = qwen2_5_chat_template
     return tokenizer
@@ -74,13 +81,14 @@ def default_corpus() -> Iterator[str]:
 
 
 def init_tiny_model(out: Path, data: Path | None = None, vocab_size: int = 4096, hidden_size: int = 64,
-                    layers: int = 2) -> Path:
-    """Train the tokenizer, build the model, save both to ``out``; returns ``out``."""
+                    layers: int = 2, seed: int = 0) -> Path:
+    """Train the tokenizer, build the model (initial weights from ``seed``), save both to ``out``; returns
+    ``out``."""
     if data is not None and not (data / "steps.parquet").exists():
         raise FileNotFoundError(f"{data / 'steps.parquet'} does not exist: build it with `srl-swe steps`")
     texts = list(corpus_from_steps(data) if data is not None else default_corpus())
     tokenizer = build_tokenizer(texts, vocab_size)
-    model = build_model(tokenizer, hidden_size, layers)
+    model = build_model(tokenizer, hidden_size, layers, seed=seed)
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
