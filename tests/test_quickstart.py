@@ -34,7 +34,7 @@ def test_quickstart_runs_end_to_end_and_a_second_run_reuses_everything(docker_cl
     srl, more = (json.loads((tmp_path / "qs" / name / "result.json").read_text()) for name in ("srl", "sft_more"))
     assert more["start_model"] == srl["start_model"] and more["train_seconds"] >= srl["train_seconds"]
     table = (tmp_path / "qs" / "quickstart.md").read_text()
-    assert re.search(r"\| warm start \+ SRL \| [+-]\d\.\d{3} \| \d+% \| \d+% \| bash \d\.\d\d.* \| \d/4 \|", table)
+    assert re.search(r"\| warm start \+ SRL \| [+-]\d\.\d{3} \| \d+% \| \d+% \| bash (\d\.\d\d|–).* \| \d/4 \|", table)
     samples = (tmp_path / "qs" / "samples.md").read_text()
     assert samples.count("**expert**") == options.samples_shown and "**warm start + more SFT** — reward" in samples
     assert (tmp_path / "qs" / "rewards.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
