@@ -21,7 +21,9 @@ stage. Printed: progress lines on stderr (phase, seconds), then one JSON object 
 per row the held-out step reward, format-error rate, exact match, per-tool similarity, resolved/total and
 training seconds, and its gains (or ratio, for format errors) over the base model scored in the same run.
 
-CPU configuration (the default without a GPU; sized for about 30 minutes on 2 cores). Measured on those
+CPU configuration (the default without a GPU; small, yet an hour or more on 2 cores — SRL generation
+dominates; the run in the README used --held-out 2 --sft-steps 6 --srl-steps 2 --agent-steps 2
+--max-held-out-steps 10). Measured on those
 cores, fp32: 32 completions × 64 tokens from a 700-token prompt take 64 s, one forward+backward over 8
 sequences of 758 tokens 55 s; so everything is small: LoRA r=8 (a few MB of trainable weights; the
 optimizer state of the full 135M model is not needed), observations cut to 200 characters and GRPO
