@@ -212,20 +212,16 @@ def prompt_lengths(base: Path, examples: list[dict]) -> dict:
 
 def check_budget(args: argparse.Namespace, base: Path) -> dict:
     """How many held-out expert completions fit in ``max_new_tokens`` of the model's tokenizer."""
-    from srl_swe.eval.steps import completion_lengths
-    from srl_swe.train.data import sft_datasets
+    from srl_swe.eval.steps import budget_coverage
 
-    validation = sft_datasets(data_settings(args))[1]
-    completions = [m["content"] for row in (validation or []) for m in row["messages"] if m["role"] == "assistant"]
-    lengths = sorted(completion_lengths(str(base), completions))
-    if not lengths:
-        raise SystemExit("no held-out expert completion: the steps hold no held-out trajectory")
-    fits = sum(length <= args.max_new_tokens for length in lengths) / len(lengths)
-    if fits < args.min_coverage:
-        raise SystemExit(f"--max-new-tokens {args.max_new_tokens}: only {100 * fits:.0f}% of the held-out expert "
-                         f"completions fit (longest {lengths[-1]} tokens); raise it")
-    return {"max_new_tokens": args.max_new_tokens, "coverage": round(fits, 4), "completions": len(lengths),
-            "median_tokens": lengths[len(lengths) // 2], "max_tokens": lengths[-1]}
+    try:
+        report = budget_coverage(data_settings(args), str(base), args.max_new_tokens)
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
+    if report["coverage"] < args.min_coverage:
+        raise SystemExit(f"--max-new-tokens {args.max_new_tokens}: only {100 * report['coverage']:.0f}% of the "
+                         f"held-out expert completions fit (longest {report['max_tokens']} tokens); raise it")
+    return report
 
 
 # --- models ----------------------------------------------------------------------------------------------
@@ -364,25 +360,16 @@ def score(args: argparse.Namespace, label: str, model: Path, examples: list[dict
 
 
 def resolved(args: argparse.Namespace, kind: str, label: str, model: Path) -> list[int]:
-    from srl_swe.agent import AgentLimits
-    from srl_swe.eval.swe import SweRun, run_swe_eval
-    from srl_swe.quickstart import SANDBOXES
+    from srl_swe.quickstart import resolved_held_out
     from srl_swe.train.data import held_out_tasks
 
     name = model.parent.name if model.name == "merged" else model.name
 
     def compute():
         held = held_out_tasks(data_settings(args))
-        pattern = "^(" + "|".join(sorted(held)) + ")$"
-        done = total = 0
         with Phase(f"{label}: agents on {len(held)} held-out tasks"):
-            for repo in sorted(p.parent for p in SANDBOXES.glob("*/tasks.jsonl")):
-                report = run_swe_eval(SweRun(f"local:{repo}", f"hf:{model}", args.out / "eval" / name / repo.name,
-                                             workers=1, sandbox=kind, pattern=pattern, run_id=f"learning-{name}",
-                                             max_new_tokens=args.max_new_tokens,
-                                             limits=AgentLimits(max_steps=args.agent_steps)))
-                done, total = done + report["resolved"], total + report["total"]
-        return [done, total]
+            return list(resolved_held_out(held, model, args.out / "eval" / name, kind, f"learning-{name}",
+                                          args.max_new_tokens, args.agent_steps))
 
     key = {"model": str(model), "max_new_tokens": args.max_new_tokens, "agent_steps": args.agent_steps,
            "sandbox": kind}

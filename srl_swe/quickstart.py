@@ -200,21 +200,16 @@ def held_out_examples(options: QuickstartOptions) -> list[dict]:
 def check_budget(options: QuickstartOptions, model: str) -> dict:
     """How many of the held-out expert completions (thinking + action, as the expert wrote them) fit in
     ``max_new_tokens`` of the model's tokenizer; SetupError below MIN_COVERAGE (the metric could not move)."""
-    from srl_swe.eval.steps import completion_lengths
-    from srl_swe.train.data import sft_datasets
+    from srl_swe.eval.steps import budget_coverage
 
-    validation = sft_datasets(_data_settings(options))[1]
-    completions = [message["content"] for row in (validation or []) for message in row["messages"]
-                   if message["role"] == "assistant"]
-    lengths = sorted(completion_lengths(model, completions))
-    if not lengths:
-        raise SetupError("no held-out expert completion: the steps hold no held-out trajectory")
-    fits = sum(length <= options.max_new_tokens for length in lengths) / len(lengths)
-    report = {"max_new_tokens": options.max_new_tokens, "coverage": round(fits, 4), "completions": len(lengths),
-              "median_tokens": lengths[len(lengths) // 2], "max_tokens": lengths[-1]}
+    try:
+        report = budget_coverage(_data_settings(options), model, options.max_new_tokens)
+    except ValueError as exc:
+        raise SetupError(str(exc)) from None
+    fits = report["coverage"]
     report["message"] = (f"completion budget {options.max_new_tokens} tokens: {100 * fits:.0f}% of the "
-                         f"{len(lengths)} held-out expert completions fit (median {report['median_tokens']}, "
-                         f"longest {lengths[-1]} tokens)")
+                         f"{report['completions']} held-out expert completions fit (median {report['median_tokens']}, "
+                         f"longest {report['max_tokens']} tokens)")
     if fits < MIN_COVERAGE:
         raise SetupError(report["message"] + f"; at least {100 * MIN_COVERAGE:.0f}% must, or the step reward "
                          "cannot move: raise max_new_tokens")
@@ -274,20 +269,27 @@ def _score_rows(options: QuickstartOptions, bar: Bar) -> dict:
 
 
 def _resolved(options: QuickstartOptions, kind: str, folder: str, bar: Bar) -> tuple[int, int]:
-    from srl_swe.agent import AgentLimits
-    from srl_swe.eval.swe import SweRun, run_swe_eval
     from srl_swe.train.data import held_out_tasks
 
     held = held_out_tasks(_data_settings(options))
-    pattern = "^(" + "|".join(sorted(held)) + ")$"
-    model = _final_model(options, folder)
     advance = bar(f"{folder}: agents on held-out tasks", len(held))
+    return resolved_held_out(held, _final_model(options, folder), options.out / "eval" / folder, kind,
+                             f"quickstart-{folder}", options.max_new_tokens, options.agent_steps, advance)
+
+
+def resolved_held_out(held: set[str], model: Path, out: Path, kind: str, run_id: str, max_new_tokens: int,
+                      agent_steps: int, advance: Callable[[int], None] = lambda n: None) -> tuple[int, int]:
+    """(resolved, total): ``model`` as an agent (``agent_steps`` steps) on the bundled tasks in ``held``, graded;
+    runs under ``out/<repository>`` (a second call reuses them)."""
+    from srl_swe.agent import AgentLimits
+    from srl_swe.eval.swe import SweRun, run_swe_eval
+
+    pattern = "^(" + "|".join(sorted(held)) + ")$"
     resolved = total = 0
     for repo in sorted(p.parent for p in SANDBOXES.glob("*/tasks.jsonl")):
-        report = run_swe_eval(SweRun(f"local:{repo}", f"hf:{model}", options.out / "eval" / folder / repo.name,
-                                     workers=1, sandbox=kind, pattern=pattern, run_id=f"quickstart-{folder}",
-                                     max_new_tokens=options.max_new_tokens,
-                                     limits=AgentLimits(max_steps=options.agent_steps)),
+        report = run_swe_eval(SweRun(f"local:{repo}", f"hf:{model}", out / repo.name, workers=1, sandbox=kind,
+                                     pattern=pattern, run_id=run_id, max_new_tokens=max_new_tokens,
+                                     limits=AgentLimits(max_steps=agent_steps)),
                               on_done=lambda task, status: advance(1))
         resolved, total = resolved + report["resolved"], total + report["total"]
     return resolved, total

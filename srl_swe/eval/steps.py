@@ -108,6 +108,23 @@ def _generate(model_path: str, prompts: list[list[dict]], max_new_tokens: int, t
     return results
 
 
+def budget_coverage(settings, tokenizer_path: str | Path, max_new_tokens: int) -> dict:
+    """How many of the held-out expert completions of ``settings`` (a ``DataSettings``: every assistant turn of
+    the held-out trajectories, thinking + action as the expert wrote them) fit in ``max_new_tokens`` of the
+    tokenizer: max_new_tokens, coverage, completions, median_tokens, max_tokens. ValueError without any."""
+    from srl_swe.train.data import sft_datasets
+
+    validation = sft_datasets(settings)[1]
+    completions = [message["content"] for row in (validation or []) for message in row["messages"]
+                   if message["role"] == "assistant"]
+    lengths = sorted(completion_lengths(tokenizer_path, completions))
+    if not lengths:
+        raise ValueError("no held-out expert completion: the steps hold no held-out trajectory")
+    fits = sum(length <= max_new_tokens for length in lengths) / len(lengths)
+    return {"max_new_tokens": max_new_tokens, "coverage": round(fits, 4), "completions": len(lengths),
+            "median_tokens": lengths[len(lengths) // 2], "max_tokens": lengths[-1]}
+
+
 def completion_lengths(tokenizer_path: str | Path, completions: Sequence[str]) -> list[int]:
     """Token counts of ``completions`` in the tokenizer at ``tokenizer_path`` (the budget check)."""
     from transformers import AutoTokenizer
