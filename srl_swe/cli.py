@@ -33,6 +33,12 @@ def _progress() -> Progress:
                     TimeElapsedColumn(), console=console, transient=True)
 
 
+Executor = Annotated[str, typer.Option(
+    help="where rollouts run: local (a thread pool here) or ray (a Ray cluster; extra srl-swe[ray])")]
+RayAddress = Annotated[str | None, typer.Option(
+    help="--executor ray: the cluster (auto: the one running here); default RAY_ADDRESS, else a new local one")]
+
+
 @app.callback()
 def main() -> None:
     """srl-swe: collect expert trajectories, build step-wise data, train with SRL, evaluate."""
@@ -64,13 +70,16 @@ def collect(
     slice_: Annotated[str | None, typer.Option("--slice", help="tasks a:b")] = None,
     filter_: Annotated[str | None, typer.Option("--filter", help="regex on instance ids")] = None,
     redo_existing: Annotated[bool, typer.Option(help="run again tasks already in the output")] = False,
+    executor: Executor = "local",
+    ray_address: RayAddress = None,
 ) -> None:
     """Import public expert trajectories (``--import PATH…``) or run an expert live (``--tasks``).
 
     Import exits 2 on bad input or a failed write, 1 when nothing is kept or --strict rejects; output then untouched."""
     if tasks is not None:
+        ray = _ray_options(executor, ray_address, sandbox)
         model = _model_factory(expert, base_url, api_key)
-        _collect_live(tasks, model, expert, sandbox, workers, slice_, filter_, redo_existing, out)
+        _collect_live(tasks, model, expert, sandbox, workers, slice_, filter_, redo_existing, out, ray)
         return
     inputs = _import_inputs(list(import_paths or []) + list(paths or []), out)
     if fmt != "auto" and fmt not in FORMATS:
@@ -128,7 +137,7 @@ def _model_factory(spec: str, base_url: str | None, api_key: str | None):
 
 
 def _collect_live(source: Path, make_model, expert: str, kind: str, workers: int, slice_: str | None,
-                  pattern: str | None, redo: bool, out: Path) -> None:
+                  pattern: str | None, redo: bool, out: Path, ray=None) -> None:
     from srl_swe import rollout
     from srl_swe.tasks.rows import load_tasks
 
@@ -137,15 +146,17 @@ def _collect_live(source: Path, make_model, expert: str, kind: str, workers: int
         open_sandbox = rollout.sandbox_factory(kind, run_id=f"collect-{uuid.uuid4().hex[:8]}")
     except (OSError, ValueError) as exc:
         raise typer.BadParameter(str(exc)) from None
-    if kind == "docker":
+    if kind == "docker" and ray is None:  # on Ray, each node's containers are swept there
         _prepare_docker()
     try:
         with _progress() as progress:
             task = progress.add_task(f"{expert} on {len(refs)} task(s)", total=len(refs))
             report = rollout.rollout_all(refs, out, open_sandbox, make_model, workers=workers, redo_existing=redo,
-                                         on_done=lambda iid, status: progress.advance(task))
+                                         on_done=lambda iid, status: progress.advance(task), ray=ray)
     except OSError as exc:  # the output cannot be read or appended to (disk full): later rollouts would be lost
         _error_exit(str(exc))
+    except ValueError as exc:  # a Ray cluster that cannot run them
+        raise typer.BadParameter(str(exc)) from None
     for iid, reason in sorted(report.errors.items()):
         console.print(f"[red]error[/red] {iid}: {reason}", highlight=False, soft_wrap=True)
     if report.log_failure:
@@ -157,6 +168,23 @@ def _collect_live(source: Path, make_model, expert: str, kind: str, workers: int
                       "(outcome.grade_reason); `srl-swe steps` leaves them out unless --include-unresolved")
     if report.errors:
         raise typer.Exit(1)
+
+
+def _ray_options(executor: str, address: str | None, sandbox: str):
+    """RayOptions for ``--executor ray`` (None for ``local``); exit 2 for an unknown executor or a missing
+    Ray (naming the extra to install)."""
+    from srl_swe.cluster import EXECUTORS, MissingExtra, RayOptions, import_ray
+
+    if executor not in EXECUTORS:
+        raise typer.BadParameter(f"unknown executor {executor!r}: use {' or '.join(EXECUTORS)}",
+                                 param_hint="'--executor'")
+    if executor == "local":
+        return None
+    try:
+        import_ray()
+    except MissingExtra as exc:
+        _error_exit(str(exc))
+    return RayOptions(address=address, docker=sandbox == "docker")
 
 
 def _prepare_docker() -> None:
@@ -464,6 +492,8 @@ def eval_(
     samples: Annotated[int, typer.Option(help="math: k of avg@k (0: greedy only)", min=0)] = 32,
     temperature: Annotated[float, typer.Option(help="math: sampling temperature for avg@k")] = 1.0,
     max_new_tokens: Annotated[int, typer.Option(help="math: tokens per answer", min=1)] = 2048,
+    executor: Executor = "local",
+    ray_address: RayAddress = None,
 ) -> None:
     """Evaluate a model: SWE benchmarks (agent or oracle-file edits, graded) or the math benchmarks.
 
@@ -477,8 +507,9 @@ def eval_(
         raise typer.BadParameter("give one SWE benchmark per run")
     from srl_swe.eval.swe import SweRun, run_swe_eval
 
-    run = SweRun(names[0], model, out, mode, workers, sandbox, slice_, filter_, run_id, base_url, api_key)
-    if sandbox == "docker":
+    run = SweRun(names[0], model, out, mode, workers, sandbox, slice_, filter_, run_id, base_url, api_key,
+                 ray=_ray_options(executor, ray_address, sandbox))
+    if sandbox == "docker" and run.ray is None:  # on Ray, each node's containers are swept there
         _prepare_docker()
     with _progress() as progress:
         task = progress.add_task(f"{model} on {names[0]} ({mode})", total=None)

@@ -10,10 +10,12 @@ fails, or whose rollout raises, is reported as an error with its reason and the 
 from __future__ import annotations
 
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from srl_swe.agent import AgentLimits, grade_outcome, run_agent
 from srl_swe.models import Model
@@ -26,6 +28,9 @@ from srl_swe.trajectory import (
     read_trajectories,
     write_trajectories,
 )
+
+if TYPE_CHECKING:
+    from srl_swe.cluster import RayOptions
 
 
 @dataclass
@@ -71,14 +76,27 @@ def rollout_one(ref: TaskRef, open_sandbox: SandboxFactory, make_model: ModelFac
     return trajectory
 
 
+@dataclass
+class Finished:
+    """One task's end, however it ran: its trajectory, or its error (``ExceptionType: message``) with the
+    traceback for its error log; ``logs`` are log files (name → content) the driver must still write (a
+    rollout that ran elsewhere, on a Ray node)."""
+    instance_id: str
+    trajectory: Trajectory | None
+    error: str | None = None
+    traceback: str = ""
+    logs: dict[str, bytes] = field(default_factory=dict)
+
+
 def rollout_all(tasks: list[TaskRef], out: Path, open_sandbox: SandboxFactory, make_model: ModelFactory,
                 limits: AgentLimits | None = None, workers: int = 1, redo_existing: bool = False,
                 on_done: Callable[[str, str], None] | None = None, solve: Solver = run_agent,
-                grade: bool = True) -> RolloutReport:
+                grade: bool = True, ray: RayOptions | None = None) -> RolloutReport:
     """Run every task not already in ``out`` (all of them with ``redo_existing``, whose old lines are
-    dropped first); see module docstring. On Ctrl-C or SIGTERM, or when a trajectory cannot be appended
-    (an OSError naming ``out``), queued tasks are cancelled and the sandboxes in flight closed before the
-    exception propagates."""
+    dropped first); see module docstring. At most ``workers`` run at once: in a thread pool here, or with
+    ``ray`` as Ray tasks on a cluster (``srl_swe.cluster``). On Ctrl-C or SIGTERM, or when a trajectory
+    cannot be appended (an OSError naming ``out``), queued tasks are cancelled and the sandboxes in flight
+    closed before the exception propagates."""
     report, log_dir, limits = RolloutReport(), out.with_name(out.name + ".logs"), limits or AgentLimits()
     log_dir.mkdir(parents=True, exist_ok=True)
     unique = list({ref.task.instance_id: ref for ref in tasks}.values())
@@ -88,6 +106,23 @@ def rollout_all(tasks: list[TaskRef], out: Path, open_sandbox: SandboxFactory, m
     finished = finished_ids(out)
     todo = [ref for ref in unique if ref.task.instance_id not in finished]
     report.skipped = [ref.task.instance_id for ref in unique if ref.task.instance_id in finished]
+    if ray is not None:
+        from srl_swe.cluster import run_on_ray
+
+        results = run_on_ray(todo, open_sandbox, make_model, limits, solve, grade, workers, ray)
+    else:
+        results = _run_in_threads(todo, open_sandbox, make_model, limits, log_dir, solve, grade, workers)
+    with closing(results):  # a failed append or Ctrl-C here closes the executor too: it cancels its tasks
+        for result in results:
+            _record(result, out, log_dir, report, on_done)
+    return report
+
+
+def _run_in_threads(todo: list[TaskRef], open_sandbox: SandboxFactory, make_model: ModelFactory,
+                    limits: AgentLimits, log_dir: Path, solve: Solver, grade: bool,
+                    workers: int) -> Iterator[Finished]:
+    """The local pool: the tasks' ends as they come; when closed early, queued tasks are cancelled and the
+    sandboxes in flight closed (their rollouts fail fast instead of running on after we are gone)."""
     opened: list[Sandbox] = []
 
     def tracked(ref: TaskRef) -> Sandbox:
@@ -99,38 +134,44 @@ def rollout_all(tasks: list[TaskRef], out: Path, open_sandbox: SandboxFactory, m
         futures = {pool.submit(rollout_one, ref, tracked, make_model, limits, log_dir, solve, grade): ref
                    for ref in todo}
         for future in as_completed(futures):
-            _record(futures[future].task.instance_id, future, out, log_dir, report, on_done)
+            iid = futures[future].task.instance_id
+            try:
+                yield Finished(iid, future.result())
+            except Exception as exc:  # noqa: BLE001 - one task's failure must not stop the run
+                yield Finished(iid, None, f"{type(exc).__name__}: {exc}", traceback.format_exc())
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
-        for sandbox in opened:  # their rollouts fail fast instead of running on after we are gone
+        for sandbox in opened:
             sandbox.close()
         raise
     pool.shutdown()
-    return report
 
 
-def _record(iid: str, future, out: Path, log_dir: Path, report: RolloutReport, on_done) -> None:
-    """Count one finished task: append its trajectory, or note its error and write its error log. A
-    failed append (disk full) raises an OSError naming ``out``: the run stops, as later ones would fail
-    too; a failed error log only sets ``report.log_failure``."""
+def _record(result: Finished, out: Path, log_dir: Path, report: RolloutReport, on_done) -> None:
+    """Count one finished task: write its logs, append its trajectory, or note its error and write its error
+    log. A failed append (disk full) raises an OSError naming ``out``: the run stops, as later ones would
+    fail too; a failed log only sets ``report.log_failure``."""
+    iid = result.instance_id
+    logs = dict(result.logs)
+    if result.error is not None:
+        report.errors[iid] = result.error
+        logs[f"{iid}.error.txt"] = result.traceback.encode()
     try:
-        trajectory = future.result()
-    except Exception as exc:  # noqa: BLE001 - one task's failure must not stop the run
-        report.errors[iid] = f"{type(exc).__name__}: {exc}"
-        try:
-            (log_dir / f"{iid}.error.txt").write_text(traceback.format_exc(), encoding="utf-8")
-        except OSError as log_exc:  # the reason is in the report already; the log only adds the traceback
-            report.log_failure = report.log_failure or f"could not write error logs in {log_dir}: {log_exc}"
+        for name, content in logs.items():
+            (log_dir / name).write_bytes(content)
+    except OSError as log_exc:  # the reason is in the report already; the log only adds the details
+        report.log_failure = report.log_failure or f"could not write logs in {log_dir}: {log_exc}"
+    if result.trajectory is None:
         status = "error"
     else:
         try:
-            append_trajectory(out, trajectory)
+            append_trajectory(out, result.trajectory)
         except OSError as exc:
             raise OSError(f"could not append the trajectory of {iid} to {out}: {exc}") from exc
         report.done.append(iid)
-        if trajectory.outcome.resolved:
+        if result.trajectory.outcome.resolved:
             report.resolved.append(iid)
-        status = {True: "resolved", False: "unresolved", None: "done"}[trajectory.outcome.resolved]
+        status = {True: "resolved", False: "unresolved", None: "done"}[result.trajectory.outcome.resolved]
     if on_done is not None:
         on_done(iid, status)
 

@@ -210,7 +210,7 @@ def test_collect_goes_on_when_error_logs_cannot_be_written(tmp_path):
                                       "-o", str(tmp_path / "out.jsonl")])
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
     assert all(f"error {row['instance_id']}: ValueError" in result.output for row in rows)
-    assert result.output.count("could not write error logs") == 1 and "No space left on device" in result.output
+    assert result.output.count("could not write logs") == 1 and "No space left on device" in result.output
 
 
 def test_collect_stops_with_one_line_when_a_trajectory_cannot_be_appended(tmp_path):

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from srl_swe.agent import AgentLimits, run_agent
+from srl_swe.cluster import RayOptions
 from srl_swe.grading.harness import grade_with_harness
 from srl_swe.rollout import model_factory, rollout_all, sandbox_factory
 from srl_swe.sandbox.base import PatchTooLarge
@@ -60,6 +61,8 @@ class SweRun:
     harness_timeout: int = 1800
     max_new_tokens: int | None = None
     limits: AgentLimits = AgentLimits()
+    ray: RayOptions | None = None
+    """Roll out on a Ray cluster (``srl_swe.cluster``); None: the local pool. The harness grades on this machine."""
 
 
 def load_benchmark(run: SweRun) -> tuple[list[TaskRef], tuple[str, str] | None]:
@@ -147,7 +150,7 @@ def run_swe_eval(run: SweRun, on_done: Callable[[str, str], None] | None = None,
     if on_start is not None:
         on_start(len(tasks))
     rollouts = rollout_all(tasks, run.out / "trajectories.jsonl", sandbox_factory(run.sandbox, run_id), make_model,
-                           run.limits, run.workers, on_done=on_done, solve=solve, grade=harness is None)
+                           run.limits, run.workers, on_done=on_done, solve=solve, grade=harness is None, ray=run.ray)
     wanted, path = {ref.task.instance_id for ref in tasks}, run.out / "trajectories.jsonl"
     trajectories = {t.task.instance_id: t for t in (read_trajectories(path) if path.exists() else ())
                     if t.task.instance_id in wanted}  # no file: every instance errored before finishing
