@@ -34,7 +34,7 @@ def _progress() -> Progress:
 
 
 Executor = Annotated[str, typer.Option(
-    help="where rollouts run: local (a thread pool here) or ray (a Ray cluster; extra srl-swe[ray])")]
+    help="where rollouts run: local (a thread pool here) or ray (a Ray cluster; pip install 'srl-swe\\[ray]')")]
 RayAddress = Annotated[str | None, typer.Option(
     help="--executor ray: the cluster (auto: the one running here); default RAY_ADDRESS, else a new local one")]
 
@@ -468,6 +468,29 @@ def train(
             raise typer.Exit(130)
         console.print(f"{result.method}: {result.global_step} steps; model in {result.final_model}"
                       + (f" (best checkpoint {result.best_checkpoint})" if result.best_checkpoint else ""))
+
+
+@app.command()
+def serve(
+    checkpoint: Annotated[Path, typer.Argument(help="checkpoint folder (model, tokenizer with a chat template)")],
+    host: Annotated[str, typer.Option(help="address to listen on (0.0.0.0: every interface)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:0 …")] = "auto",
+    startup_timeout: Annotated[float, typer.Option(help="seconds to wait for the server to answer", min=1)] = 600.0,
+) -> None:
+    """Serve a checkpoint to agents over the OpenAI-compatible API (transformers serve; pip install
+    'srl-swe\\[serve]'); prints the `--model openai:… --base-url …` to use. On GPUs `vllm serve CHECKPOINT` is
+    faster; the same client works."""
+    from srl_swe.serve import run_server
+
+    try:
+        code = run_server(checkpoint, host, port, device, startup_timeout,
+                          announce=lambda text: console.print(text, markup=False, highlight=False, soft_wrap=True))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    except RuntimeError as exc:  # the extra is missing, or the server did not come up
+        _error_exit(str(exc), code=1)
+    raise typer.Exit(code)
 
 
 def _benchmark_help() -> str:

@@ -105,3 +105,27 @@ def test_local_transformers_model_generates_deterministically(tmp_path, tiny_tok
     first = model.complete(messages)
     assert isinstance(first, str) and first == model.complete(messages)
     assert model.name == f"hf:{tmp_path / 'model'}"
+
+
+ASK = [{"role": "user", "content": "x"}]
+
+
+def test_a_stop_the_server_cut_off_is_put_back_and_reasoning_goes_back_into_think(endpoint):
+    call = "<function=bash>\n<parameter=command>ls</parameter>\n"
+    server = endpoint((200, {"choices": [{"finish_reason": "stop", "stop_reason": "</function>",
+                                          "message": {"content": call, "reasoning_content": "look"}}]}),
+                      (200, {"choices": [{"finish_reason": "stop", "stop_reason": None,
+                                          "message": {"content": "<think>x</think>" + call}}]}))
+    model = OpenAIChatModel("m", base_url=server.url)
+    assert model.complete(ASK) == "<think>look</think>" + call + "</function>"  # vLLM cut the stop off
+    assert server.requests[0][2]["stop"] == ["</function>"]
+    assert model.complete(ASK) == "<think>x</think>" + call  # it ended its turn inside the call: left as is
+
+
+def test_an_endpoint_that_refuses_stop_is_asked_again_without_it(endpoint):
+    refusal = {"error": {"message": "Unsupported parameter: 'stop' is not supported with this model.",
+                         "param": "stop"}}
+    server = endpoint((400, refusal), answer("<think>x</think><function=submit></function>\nmore"))
+    model = OpenAIChatModel("m", base_url=server.url, backoff_s=0.01)
+    assert model.complete(ASK) == "<think>x</think><function=submit></function>"  # cut here instead
+    assert "stop" in server.requests[0][2] and "stop" not in server.requests[1][2]
