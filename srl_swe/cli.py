@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import uuid
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -447,8 +449,11 @@ def train(
     model: Annotated[str | None, typer.Option(help="the model to start from: a local folder (srl-swe init-model …) "
                                                    "or a Hugging Face id; the same as -c model.path=…")] = None,
 ) -> None:
-    """Train with SRL, SFT, RLVR or SRL→RLVR (method: in the config). Ctrl-C saves a checkpoint."""
+    """Train with SRL, SFT, RLVR or SRL→RLVR (method: in the config). Ctrl-C saves a checkpoint. Several
+    processes: `accelerate launch … -m srl_swe train …`; SRL_SWE_LOG_LEVEL=INFO shows srl_swe's log lines."""
     from srl_swe.train.config import ConfigError, load_config
+
+    _configure_logging()
     from srl_swe.train.data import DataError
 
     try:
@@ -461,13 +466,25 @@ def train(
     except (ConfigError, DataError) as exc:
         console.print(f"error: {exc}", style="red", markup=False, soft_wrap=True)
         raise typer.Exit(2) from None
-    for result in results:
+    say = console.print if int(os.environ.get("RANK", "0")) == 0 else (lambda *args, **kwargs: None)
+    for result in results:  # every process of a launch gets here; only the first says so
         if result.interrupted:
-            console.print(f"interrupted at step {result.global_step}: checkpoint saved in {result.output_dir}; "
-                          f"continue with the same command and --resume")
+            say(f"interrupted at step {result.global_step}: checkpoint saved in {result.output_dir}; "
+                f"continue with the same command and --resume")
             raise typer.Exit(130)
-        console.print(f"{result.method}: {result.global_step} steps; model in {result.final_model}"
-                      + (f" (best checkpoint {result.best_checkpoint})" if result.best_checkpoint else ""))
+        say(f"{result.method}: {result.global_step} steps; model in {result.final_model}"
+            + (f" (best checkpoint {result.best_checkpoint})" if result.best_checkpoint else ""))
+
+
+def _configure_logging() -> None:
+    """srl_swe's own log lines (prompt-budget counts, dynamic sampling per process) on stderr, at the level
+    SRL_SWE_LOG_LEVEL names (default WARNING); other libraries' logging is left as it is."""
+    logger = logging.getLogger("srl_swe")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(os.environ.get("SRL_SWE_LOG_LEVEL", "WARNING").upper())
 
 
 @app.command()

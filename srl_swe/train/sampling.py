@@ -20,19 +20,24 @@ with ``enabled=False`` (the ablation), it only generates.
 
 Logged per step: ``dynamic_sampling/kept_fraction`` (groups of the first round kept),
 ``dynamic_sampling/generation_ratio`` (groups generated / groups trained on), ``dynamic_sampling/topped_up``
-(groups filled with dropped ones). The draw of replacement prompts is seeded but not checkpointed.
+(groups filled with dropped ones). Each process also logs (``logging``, INFO, logger
+``srl_swe.train.sampling``) one line per batch: ``dynamic sampling, process P: R round(s), K of N groups
+informative in the first round, T topped up`` — R is the same on every process by construction; K differs.
+The draw of replacement prompts is seeded but not checkpointed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import random
 import statistics
 from collections.abc import Callable, Sequence
 from typing import Any
 
 RewardFn = Callable[..., list[float]]
+_log = logging.getLogger(__name__)
 
 
 def prompt_key(prompt: Any) -> str:
@@ -79,20 +84,22 @@ class DynamicSampling:
 
     def _fill(self, trainer, rows: list[dict], size: int) -> dict[str, list]:
         wanted, kept, dropped = len(rows), [], []
-        generated, first_round_kept = 0, None
-        for round_ in range(self.max_rounds):
+        generated, first_round_kept, rounds = 0, None, 0
+        for rounds in range(1, self.max_rounds + 1):
             for group in self._groups(trainer, rows, size):
                 (kept if group_is_informative(group["rewards"], self.epsilon) else dropped).append(group)
             generated += len(rows)
             if first_round_kept is None:
-                first_round_kept = len(kept) / wanted
+                first_round_kept = len(kept)
             shortfall = _global_max(trainer, max(0, wanted - len(kept)))
-            if shortfall == 0 or round_ == self.max_rounds - 1:
+            if shortfall == 0 or rounds == self.max_rounds:
                 break
             rows = [self.rows[i] for i in self._draw(trainer, shortfall)]
         topped_up = max(0, wanted - len(kept))
         groups = (kept + dropped[:topped_up])[:wanted]
-        trainer._log_metric("dynamic_sampling/kept_fraction", first_round_kept)
+        _log.info("dynamic sampling, process %d: %d round(s), %d of %d groups informative in the first round, "
+                  "%d topped up", trainer.accelerator.process_index, rounds, first_round_kept, wanted, topped_up)
+        trainer._log_metric("dynamic_sampling/kept_fraction", first_round_kept / wanted)
         trainer._log_metric("dynamic_sampling/generation_ratio", generated / wanted)
         trainer._log_metric("dynamic_sampling/topped_up", float(topped_up))
         return _as_rollout(groups)
