@@ -155,6 +155,28 @@ def test_a_worker_killed_mid_task_is_retried_without_duplicate_or_leftover_conta
     assert not _labelled(docker_client, run_id)  # the killed worker's container was swept
 
 
+def test_ctrl_c_cancels_the_tasks_in_flight_removes_their_containers_and_the_run_resumes(cluster, docker_client,
+                                                                                         tmp_path):
+    out = tmp_path / "out.jsonl"
+    command = [sys.executable, "-m", "srl_swe", "collect", "--tasks", str(SANDBOXES / "textkit"), "-w", "2",
+               "--executor", "ray", "--ray-address", cluster, "-o", str(out)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and (not out.exists() or not out.read_text().strip()):
+        time.sleep(0.1)
+    process.send_signal(signal.SIGINT)
+    interrupted = time.monotonic()
+    process.wait(timeout=120)
+    assert process.returncode != 0 and time.monotonic() - interrupted < 60
+    partial = len(_graded(out))
+    total = len((SANDBOXES / "textkit" / "tasks.jsonl").read_text().splitlines())
+    assert 1 <= partial < total
+    assert not docker_client.containers.list(all=True, filters={"label": "srl-swe"})  # in flight: removed
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert len(_graded(out)) == total and f"{total - partial}/{total - partial} resolved" in done.stdout + done.stderr
+
+
 def test_an_instance_that_fails_on_every_try_is_an_error_with_its_reason(cluster, tmp_path):
     tasks = [ref for ref in bundled_tasks(SANDBOXES) if ref.task.instance_id == "srl-swe__units-1"]
 
