@@ -3,8 +3,9 @@
 Tasks come from ``srl_swe.tasks.rows.load_tasks``. ``rollout_all`` runs the tasks not yet in the output file,
 appends each finished, graded trajectory to it (one flushed line: a crash or Ctrl-C loses only the rollouts in
 flight), and keeps a per-instance log folder with the in-progress trajectory (saved after every step) and any
-error. A task whose sandbox
-fails, or whose rollout raises, is reported as an error with its reason and the others go on.
+error. A task whose sandbox fails, or whose rollout raises, is reported as an error with its reason and the
+others go on. The rollouts run in a thread pool here, or as Ray tasks on a cluster (``srl_swe.cluster``); either
+way this process alone appends to the output.
 """
 
 from __future__ import annotations
