@@ -3,7 +3,9 @@
 Expert actions of 200–2,000 characters, completions mixing near-duplicates, other calls and broken
 formats. Baseline: the same parse with stdlib ``difflib.SequenceMatcher(None, a, b, autojunk=False)``,
 what the paper names. Ours: ``srl_swe.rewards.action_similarity`` (cydifflib). Reports both times, the
-ratio, and whether all 4,096 values are bit-identical. Target: ≥ 10×, identical. Last line: JSON.
+ratio, and whether all 4,096 values are bit-identical. Target: ≥ 10×, identical. Also ``action_effect`` (the
+effect-aware reward) on the same batch, every expert distinct (so its cache of the expert's normal form never
+hits, unlike a GRPO group): its time over ``action_similarity``'s, target ≤ 2×. Last line: JSON.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import synthetic  # noqa: E402
 
 from srl_swe.actions import FormatError, action_text, parse_completion  # noqa: E402
-from srl_swe.rewards import FORMAT_PENALTY, action_similarity  # noqa: E402
+from srl_swe.rewards import FORMAT_PENALTY, action_effect, action_similarity  # noqa: E402
 
 
 def stdlib_reward(completions: list[str], experts: list[str]) -> list[float]:
@@ -46,12 +48,17 @@ def main() -> None:
     start = time.perf_counter()
     ours = action_similarity(completions=completions, expert_action=experts)
     ours_s = time.perf_counter() - start
+    start = time.perf_counter()
+    action_effect(completions=completions, expert_action=experts)
+    effect_s = time.perf_counter() - start
     lengths = [len(e) for e in experts]
     print(json.dumps({
         "pairs": len(pairs), "expert_chars_min": min(lengths), "expert_chars_max": max(lengths),
         "stdlib_seconds": round(baseline_s, 3), "ours_seconds": round(ours_s, 3),
         "speedup": round(baseline_s / ours_s, 1), "identical": ours == baseline,
         "format_errors": sum(r == FORMAT_PENALTY for r in ours),
+        "action_effect_seconds": round(effect_s, 3), "effect_vs_similarity": round(effect_s / ours_s, 2),
+        "effect_target": 2.0,
     }))
 
 

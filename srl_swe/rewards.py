@@ -10,6 +10,10 @@ returning one float per completion.
 - ``tool_call_similarity`` — a tool-aware variant (after NeMo-Gym's PivotRL verifier): different tool →
   0; same tool → selector arguments (``path``; the editor's ``command``) must match exactly, every other
   argument is compared with the same ratio after whitespace normalisation, and the lowest score is kept.
+- ``action_effect`` — effect-aware (``srl_swe.effects``): calls that do the same thing in other words score
+  1.0 (an edit with more or less context, ``grep -rn`` vs ``grep -nr``, ``python`` vs ``python3``, an
+  overlapping ``view``); a different tool 0; what cannot be parsed falls back to the paper's ratio. Math rows
+  keep the paper's ratio.
 - ``math_answer`` — 1.0 when the completion's final ``\\boxed{}`` answer equals the reference by
   math-verify, else 0.0; math-verify runs in worker processes with a timeout, so it is thread-safe.
 
@@ -98,8 +102,24 @@ def make_tool_call_similarity(think_prefilled: bool = False) -> Callable[..., li
     return tool_call_similarity
 
 
+def make_action_effect(think_prefilled: bool = False) -> Callable[..., list[float]]:
+    """Build the effect-aware step reward; math rows keep the paper's ratio."""
+    from srl_swe.effects import effect_similarity
+
+    def score(action, expert: str, track: str) -> float:
+        if track == "math" or not action.is_tool_call:
+            return similarity(action.text if track == "math" else action_text(action), expert)
+        return effect_similarity(action.tool, action.arguments, expert)
+
+    def action_effect(completions: Sequence[Any], expert_action: Sequence[str], **kwargs) -> list[float]:
+        return _score_each(completions, expert_action, kwargs, think_prefilled, score)
+
+    return action_effect
+
+
 action_similarity = make_action_similarity()
 tool_call_similarity = make_tool_call_similarity()
+action_effect = make_action_effect()
 
 
 def call_similarity(tool: str, arguments: dict[str, str], expert_tool: str, expert_args: dict[str, str]) -> float:

@@ -96,7 +96,7 @@ class GRPOSettings(_Optimisation):
 
 class SRLSettings(GRPOSettings):
     batch_size: int = Field(512, gt=0)
-    reward: Literal["action_similarity", "tool_call_similarity"] = "action_similarity"
+    reward: Literal["action_similarity", "tool_call_similarity", "action_effect"] = "action_similarity"
     autojunk: bool = False
 
 

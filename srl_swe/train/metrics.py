@@ -6,15 +6,18 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 
-from srl_swe.rewards import FORMAT_PENALTY, make_action_similarity, math_answer, tool_call_similarity
+from srl_swe.rewards import FORMAT_PENALTY, action_effect, make_action_similarity, math_answer, tool_call_similarity
 
 
 def training_reward(name: str, autojunk: bool = False) -> Callable[..., list[float]]:
-    """The reward ``name`` (action_similarity | tool_call_similarity | math_answer) with its metrics."""
+    """The reward ``name`` (action_similarity | tool_call_similarity | action_effect | math_answer) with its
+    metrics."""
     if name == "action_similarity":
         base = make_action_similarity(autojunk=autojunk)
     elif name == "tool_call_similarity":
         base = tool_call_similarity
+    elif name == "action_effect":
+        base = action_effect
     elif name == "math_answer":
         base = math_answer
     else:
