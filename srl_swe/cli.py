@@ -397,6 +397,40 @@ def _history(value: str) -> int | str | None:
     return int(value)
 
 
+@app.command()
+def profile(
+    model: Annotated[str, typer.Option(help="the model SRL will start from: a folder or a Hugging Face id")],
+    steps_dir: Annotated[Path, typer.Option("--steps", help="the folder `srl-swe steps` wrote")],
+    k: Annotated[int, typer.Option("-k", help="completions sampled per step", min=2)] = 8,
+    temperature: Annotated[float, typer.Option(help="sampling temperature (as SRL's rollouts)", min=0.01)] = 1.0,
+    max_new_tokens: Annotated[int, typer.Option(help="tokens per completion", min=1)] = 512,
+    reward: Annotated[str, typer.Option(help="action_similarity, tool_call_similarity or action_effect")] = (
+        "action_similarity"),
+    epsilon: Annotated[float, typer.Option(help="a step is informative when its reward std exceeds this")] = 1e-4,
+    num_generations: Annotated[int, typer.Option(help="SRL's group size, for the savings estimate", min=2)] = 8,
+    epochs: Annotated[float, typer.Option(help="SRL's epochs, for the savings estimate", min=0.01)] = 30,
+) -> None:
+    """Offline pivot profiling: sample K completions per step, write each step's reward mean and spread to
+    STEPS/profile.parquet (resumable); train on the informative steps with -c data.pivots.min_std=EPS."""
+    import pyarrow.parquet as pq
+
+    from srl_swe.pivots import profile_steps, savings
+
+    total = pq.read_metadata(steps_dir / "steps.parquet").num_rows if (steps_dir / "steps.parquet").exists() else 0
+    try:
+        with _progress() as progress:
+            task = progress.add_task(f"profiling {total} steps × {k}", total=total)
+            summary = profile_steps(model, steps_dir, k, temperature, max_new_tokens, reward, epsilon,
+                                    on_batch=lambda n: progress.advance(task, n))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    cost = savings(summary, num_generations, epochs)
+    console.print(f"{summary['informative']}/{summary['steps']} steps informative (reward std > {epsilon}) → "
+                  f"{steps_dir / 'profile.parquet'}; generations for {epochs:g} epochs of groups of "
+                  f"{num_generations}: online dynamic sampling {cost['online']:,}, offline pivots {cost['offline']:,} "
+                  f"(profile included): {100 * cost['saved']:.0f}% saved")
+
+
 @app.command("init-tiny-model")
 def init_tiny_model(
     out: Annotated[Path, typer.Option("-o", "--out", help="folder to write the model and tokenizer to")],

@@ -48,12 +48,19 @@ class ModelSettings(_Section):
     lora: LoraSettings | None = None
 
 
+class PivotSettings(_Section):
+    min_std: float = Field(1e-4, ge=0, description="keep the training steps whose profiled reward std exceeds this")
+    weight: bool = Field(False, description="repeat each kept step in proportion to its spread (srl_swe.pivots)")
+
+
 class DataSettings(_Section):
     path: Path = Field(..., description="the folder `srl-swe steps` wrote (steps.parquet, sft.parquet)")
     validation_trajectories: int = Field(30, ge=0, description="held out by trajectory (paper: 30 SWE, 60 math)")
     max_validation_examples: int | None = Field(None, gt=0)
     max_train_examples: int | None = Field(None, gt=0)
     shuffle_seed: int = 0
+    pivots: PivotSettings | None = Field(
+        None, description="SRL: train only on the informative steps of DIR/profile.parquet (`srl-swe profile`)")
     max_prompt_tokens: Annotated[int, Field(gt=0, strict=True)] | Literal["off"] | None = Field(
         None, description="GRPO prompt budget in tokens (srl_swe.budget): prompts are trimmed to it or dropped; "
                           "None: the model's context minus the stage's max_completion_length; 'off': no budget")

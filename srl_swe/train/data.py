@@ -108,8 +108,20 @@ def _split(table: datasets.Dataset, settings: DataSettings):
 
 
 def step_datasets(settings: DataSettings):
-    """SRL's (train, validation) step examples."""
-    return _split(_read(settings.path / "steps.parquet", STEP_COLUMNS), settings)
+    """SRL's (train, validation) step examples; with ``pivots``, only the informative training steps of the
+    offline profile (``srl_swe.pivots``)."""
+    train, validation = _split(_read(settings.path / "steps.parquet", STEP_COLUMNS), settings)
+    if settings.pivots is not None:
+        from srl_swe.pivots import keep_pivots
+
+        try:
+            train = keep_pivots(train, settings.path, settings.pivots.min_std, settings.pivots.weight)
+        except ValueError as exc:
+            raise DataError(str(exc)) from None
+        if len(train) == 0:
+            raise DataError(f"{settings.path}: no training step has a profiled reward std above "
+                            f"{settings.pivots.min_std}; lower data.pivots.min_std or profile another model")
+    return train, validation
 
 
 def sft_datasets(settings: DataSettings):
