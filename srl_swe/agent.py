@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from srl_swe.actions import FormatError, parse_completion
 from srl_swe.grading import Grade, eval_script, grade, new_nonce
 from srl_swe.models import Model
-from srl_swe.sandbox.base import SAFE_GIT_FUNCTION, PatchTooLarge, Sandbox
+from srl_swe.sandbox.base import SAFE_GIT_FUNCTION, PatchTooLarge, Sandbox, SandboxError, working_changes
 from srl_swe.steps import StepOptions, swe_prompt
 from srl_swe.tools import ToolBox
 from srl_swe.trajectory import Outcome, Provenance, Step, SweTask, Trajectory
@@ -42,6 +42,8 @@ class AgentLimits:
     max_prompt_chars: int = 400_000
     command_timeout: float = 120.0
     prompt: StepOptions = field(default_factory=StepOptions)
+    record_diffs: bool = True
+    """Record the repository's changes after every step (``Step.diff``: hindsight goals)."""
 
 
 class EpisodeTimeout(Exception):
@@ -74,7 +76,8 @@ def run_agent(task: SweTask, sandbox: Sandbox, model: Model, limits: AgentLimits
             status = "format_errors"
             break
         result = tools.execute(step.action)
-        steps.append(step.model_copy(update={"observation": result.observation}))
+        diff = _changes(sandbox) if limits.record_diffs and not result.submitted else None
+        steps.append(step.model_copy(update={"observation": result.observation, "diff": diff}))
         if on_step is not None:
             on_step(trajectory)
         if result.submitted:
@@ -82,6 +85,14 @@ def run_agent(task: SweTask, sandbox: Sandbox, model: Model, limits: AgentLimits
             break
     trajectory.outcome = final_outcome(sandbox, status)
     return trajectory
+
+
+def _changes(sandbox: Sandbox) -> str | None:
+    """The repository's changes so far, or None when git cannot say (the step is kept without them)."""
+    try:
+        return working_changes(sandbox, getattr(sandbox, "base_commit", None))
+    except SandboxError:
+        return None
 
 
 def final_outcome(sandbox: Sandbox, status: str) -> Outcome:

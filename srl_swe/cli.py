@@ -333,6 +333,8 @@ def steps(
                                                           " default: the model's context - 2048)")] = None,
     include_unresolved: Annotated[bool, typer.Option(help="also build from trajectories not graded resolved "
                                                           "(unresolved or of unknown resolution)")] = False,
+    hindsight: Annotated[bool, typer.Option(help="also relabeled examples: the goal is the change a run reached "
+                                                 "later (any run with recorded diffs, resolved or not)")] = False,
 ) -> None:
     """Build the step-wise SRL dataset (Parquet) and the SFT view from canonical trajectories.
 
@@ -346,7 +348,7 @@ def steps(
         options = StepOptions(history=_history(history), targets=targets,
                               max_observation_chars=max_observation_chars, title_hint=title_hint,
                               exclude=_flag_names(exclude), tokenizer=tokenizer, max_prompt_tokens=max_prompt_tokens,
-                              include_unresolved=include_unresolved)
+                              include_unresolved=include_unresolved, hindsight=hindsight)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     try:
@@ -377,6 +379,8 @@ def steps(
                     f"{counts['excluded_steps']} step targets left out")
     if "prompt_budget" in counts:
         summary += "; " + _budget_summary(counts["prompt_budget"])
+    if "hindsight_examples" in counts:
+        summary += f"; {counts['hindsight_examples']} of the examples are hindsight-relabeled"
     console.print(summary, soft_wrap=True)
 
 

@@ -66,6 +66,12 @@ def swe_task_turn(problem_statement: str, earlier: int, shown: int) -> str:
     return text
 
 
+def hindsight_goal(diff: str, budget: int) -> str:
+    """The task of a hindsight example: reach the change a run reached (its diff, cut to ``budget``)."""
+    return ("Change the repository so that its diff against the original commit becomes:\n\n"
+            + truncate_middle(diff.strip(), budget))
+
+
 def observation_turn(observation: str | None, budget: int) -> str:
     """A tool result as the user turn that follows an action, cut to ``budget`` characters."""
     return OBSERVATION_PREFIX + (truncate_middle(observation, budget) if observation else "(no output)")

@@ -61,6 +61,7 @@ STEP_SCHEMA = pa.schema(
         ("instance_id", pa.string()),
         ("track", pa.string()),
         ("answer", pa.string()),
+        ("goal", pa.string()),  # "task": the run's own task; "hindsight": the change the run reached at a later step
     ]
 )
 SFT_SCHEMA = pa.schema(
@@ -88,6 +89,10 @@ class StepOptions(BaseModel):
     exclude: list[str] = Field(default_factory=list)
     """Audit flags (``srl_swe.audit.FLAGS``) whose steps are not targets or whose trajectories are left out;
     a trajectory with an excluded step is also left out of the SFT view, which trains on every turn."""
+    hindsight: bool = False
+    """Also relabeled examples (``hindsight_examples``) from every run that recorded its changes, resolved or not."""
+    hindsight_goals: int = Field(2, ge=1)
+    """Goals per step for hindsight: the first later change, then the run's last (``hindsight_examples``)."""
     include_unresolved: bool = False
     """False: only verified runs (``outcome.resolved`` is True) become targets; the others are left out and counted
     as ``unresolved`` (graded False) or ``resolution_unknown`` (None: the source did not grade them)."""
@@ -171,7 +176,36 @@ def step_examples(trajectory: Trajectory, options: StepOptions) -> Iterator[dict
             "instance_id": task.instance_id,
             "track": task.track,
             "answer": getattr(task, "answer", None),
+            "goal": "task",
         }
+
+
+def hindsight_examples(trajectory: Trajectory, options: StepOptions) -> Iterator[dict[str, Any]]:
+    """Hindsight goal relabeling (SWE runs with recorded ``Step.diff``): for step i and a later step j whose
+    action changed the repository (its diff differs from the one before it), an example whose task is "reach
+    the diff of step j" (cut like an observation) and whose target is action i — what the run did on its way
+    there, whether or not it resolved its own task. Per step i the goals are the first change at or after i
+    and the run's last distinct change, up to ``hindsight_goals``. Rows have ``goal`` "hindsight" and a
+    ``trajectory_id`` of ``ID@j`` (the relabeled run), the run's ``instance_id`` (held out with it)."""
+    steps, task = trajectory.steps, trajectory.task
+    if task.track != "swe":
+        return
+    before = [""] + [step.diff or "" for step in steps]  # before[k]: the changes before step k+1
+    changes = [j for j in range(1, len(steps) + 1)
+               if steps[j - 1].diff is not None and steps[j - 1].diff.strip() and steps[j - 1].diff != before[j - 1]]
+    for i in range(1, len(steps) + 1):
+        later = [j for j in changes if j >= i]
+        goals = list(dict.fromkeys([*later[:1], *later[-1:]]))[: options.hindsight_goals]
+        for j in goals:
+            statement = prompts.hindsight_goal(steps[j - 1].diff, options.max_observation_chars)
+            target = steps[i - 1]
+            yield {
+                "prompt": swe_prompt(statement, steps[: i - 1], options),
+                "expert_action": action_text(target.action), "expert_thought": target.thought,
+                "tool": target.action.tool, "step": i, "num_steps": len(steps),
+                "trajectory_id": f"{trajectory.id}@{j}", "instance_id": task.instance_id, "track": task.track,
+                "answer": None, "goal": "hindsight",
+            }
 
 
 class ParquetSink:
@@ -270,15 +304,21 @@ def _write_step_folder(inputs: list[Path], out_dir: Path, options: StepOptions, 
     counts = {"trajectories": 0, "examples": 0, "too_short": 0, "unresolved": 0, "resolution_unknown": 0}
     if options.exclude:  # the exclusion counts appear only when asked for, like the budget's
         counts.update(excluded_trajectories=0, excluded_steps=0)
+    if options.hindsight:
+        counts["hindsight_examples"] = 0
     with ParquetSink(out_dir / "steps.parquet", STEP_SCHEMA) as steps, \
             ParquetSink(out_dir / "sft.parquet", SFT_SCHEMA, rows_per_group=64) as sft:
         for path in inputs:
             for trajectory in read_trajectories(path, on_skip):
+                dropped = excluded_steps(trajectory, options.exclude)
+                if options.hindsight and dropped is not None:  # any run that changed the repository
+                    relabeled = [row for row in hindsight_examples(trajectory, options) if row["step"] not in dropped]
+                    steps.add(budget.fit(relabeled) if budget else relabeled)
+                    counts["hindsight_examples"] += len(relabeled)
                 left_out = unverified(trajectory, options)
                 if left_out:
                     counts[left_out] += 1
                     continue
-                dropped = excluded_steps(trajectory, options.exclude)
                 if dropped is None:
                     counts["excluded_trajectories"] += 1
                     continue

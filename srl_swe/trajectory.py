@@ -112,6 +112,9 @@ class Step(_Record):
     action: Action
     observation: str | None = None
     """The environment's answer to the action: context for later steps, never a training target."""
+    diff: str | None = None
+    """The repository's changes against the base commit after this step (live collection records them; cut to
+    ``srl_swe.sandbox.base.MAX_STEP_DIFF_CHARS``); None when not recorded. Hindsight goals come from it."""
 
 
 class Outcome(_Record):

@@ -133,6 +133,21 @@ def git_diff(sandbox: Sandbox, base_commit: str | None) -> str:
     return patch.decode("utf-8", errors="replace")
 
 
+MAX_STEP_DIFF_CHARS = 100_000
+
+
+def working_changes(sandbox: Sandbox, base_commit: str | None) -> str:
+    """The changes so far, mid-episode, without touching the index the agent sees (``git_diff`` marks new
+    files with ``add -N``): the diff of tracked files against the base commit, then one ``new file: PATH`` line
+    per untracked file, cut to ``MAX_STEP_DIFF_CHARS`` (head and tail). SandboxError as ``harness_git``."""
+    from srl_swe.prompts import truncate_middle
+
+    _, tracked = harness_git(sandbox, ["diff", "--no-ext-diff", "--no-textconv", base_commit or "HEAD"])
+    _, untracked = harness_git(sandbox, ["ls-files", "--others", "--exclude-standard"])
+    new = "".join(f"new file: {path}\n" for path in untracked.decode("utf-8", errors="replace").splitlines())
+    return truncate_middle(tracked.decode("utf-8", errors="replace") + new, MAX_STEP_DIFF_CHARS)
+
+
 SAFE_GIT_FUNCTION = f'g() {{ timeout -s KILL {HARNESS_TIMEOUT_S:.0f} git {" ".join(GIT_GUARDS)} "$@"; }}'
 """A bash function ``g`` that runs git like :func:`harness_git` minus the driver overrides, for harness
 scripts that run before the agent (history hiding) or in a fresh sandbox (patch application)."""
