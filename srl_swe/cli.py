@@ -435,6 +435,60 @@ def profile(
                   f"(profile included): {100 * cost['saved']:.0f}% saved")
 
 
+@app.command()
+def selftrain(
+    config: Annotated[Path, typer.Option("--config", help="an SRL training YAML: model.path is the first policy")],
+    expert: Annotated[list[Path], typer.Option(help="the expert's canonical trajectory files (repeatable)")],
+    tasks: Annotated[list[Path], typer.Option(help="the training tasks the policy is rolled out on (repeatable): " +
+                                                   sources_help(graders=False))],
+    out: Annotated[Path, typer.Option("-o", "--out", help="the run folder (round-r/ per round, rounds.jsonl)")],
+    override: Annotated[list[str] | None, typer.Option("-c", "--set", help="KEY=VALUE config overrides")] = None,
+    rounds: Annotated[int, typer.Option(min=1, help="rounds of rollouts → hindsight steps → SRL")] = 3,
+    sandbox: Annotated[str, typer.Option(help="docker or local (no isolation)")] = "docker",
+    workers: Annotated[int, typer.Option("-w", "--workers", help="parallel rollouts")] = 1,
+    temperature: Annotated[float | None, typer.Option(help="the policy's sampling temperature in its rollouts "
+                                                           "(default: srl.temperature)")] = None,
+    agent_steps: Annotated[int, typer.Option(min=1, help="steps per rollout")] = 50,
+    history: Annotated[str, typer.Option(help="previous steps in prompts and step data: a number or 'all'")] = "",
+    max_observation_chars: Annotated[int, typer.Option(help="observation budget in prompts and step data")] = 8000,
+) -> None:
+    """Self-training with hindsight: each round rolls the current policy out on the training tasks, relabels
+    its runs (srl-swe steps --hindsight), trains SRL on expert + relabeled steps, and logs the new policy's
+    held-out figures to OUT/rounds.jsonl. Resumable: run the same command again."""
+    from srl_swe.agent import AgentLimits
+    from srl_swe.selftrain import SelfTrainOptions, run_selftrain
+    from srl_swe.train.config import load_config
+
+    missing = [str(path) for path in expert if not path.is_file()]
+    if missing:
+        raise typer.BadParameter(f"no such file: {', '.join(missing)}", param_hint="'--expert'")
+    try:
+        settings = load_config(config, override or [])
+        prompt = StepOptions(history=_history(history), max_observation_chars=max_observation_chars)
+    except ValueError as exc:  # ConfigError
+        _error_exit(str(exc))
+    options = SelfTrainOptions(settings, expert, tasks, out, rounds, sandbox, workers, temperature,
+                               AgentLimits(max_steps=agent_steps, prompt=prompt))
+    if sandbox == "docker":
+        _prepare_docker()
+    try:
+        with _progress() as progress:
+            task = progress.add_task("rollouts", total=None)
+            lines = run_selftrain(options, say=console.print, on_rollout=lambda: progress.advance(task))
+    except (ValueError, OSError) as exc:  # SelfTrainError, DataError, StepFolderError, a task source's row
+        _error_exit(str(exc))
+    except KeyboardInterrupt:
+        console.print(f"interrupted: what finished is kept in {out}; run the same command to continue")
+        raise typer.Exit(130) from None
+    for line in lines:
+        console.print(f"round {line['round']}: held-out step reward {line['held_out_step_reward']:+.3f}, format "
+                      f"errors {100 * line['format_error_rate']:.0f}%"
+                      + (f"; {line['resolved']}/{line['rollouts']} rollouts resolved, {line['changed_repository']} "
+                         f"changed the repository, {line['hindsight_examples']} relabeled examples"
+                         if line["round"] else ""))
+    console.print(f"→ {out / 'rounds.jsonl'}")
+
+
 @app.command("init-tiny-model")
 def init_tiny_model(
     out: Annotated[Path, typer.Option("-o", "--out", help="folder to write the model and tokenizer to")],

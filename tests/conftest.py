@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 
 import pytest
+
+
+def default_sigint() -> None:
+    """``preexec_fn`` of a child a test interrupts with SIGINT (Ctrl-C): the default disposition back. A test run
+    started as a background job of a script inherits SIGINT ignored and passes that on, and a Python child that
+    starts with SIGINT ignored never raises KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @pytest.fixture(scope="session")

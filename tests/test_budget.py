@@ -147,10 +147,10 @@ def test_steps_budget_options_fail_clearly(tmp_path):
     runner = CliRunner()
     result = runner.invoke(app, ["steps", str(tmp_path / "t.jsonl"), "-o", str(tmp_path / "a"),
                                  "--max-prompt-tokens", "100"])
-    assert result.exit_code == 2 and "needs a tokenizer" in " ".join(result.output.split())
+    assert result.exit_code == 2 and "needs a tokenizer" in " ".join(result.output.replace("│", " ").split())
     result = runner.invoke(app, ["steps", str(tmp_path / "t.jsonl"), "-o", str(tmp_path / "b"),
                                  "--tokenizer", str(tmp_path / "nowhere")])
-    assert result.exit_code == 2 and "cannot load a tokenizer" in " ".join(result.output.split())
+    assert result.exit_code == 2 and "cannot load a tokenizer" in " ".join(result.output.replace("│", " ").split())
     assert not (tmp_path / "b").exists()
 
 

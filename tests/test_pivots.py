@@ -87,7 +87,8 @@ def test_training_keeps_only_the_informative_steps_and_weights_them(steps_and_mo
                                           pivots={"min_std": 0.1, "weight": True}))[0]
     counts = {tid: list(weighted["trajectory_id"]).count(tid) for tid in set(expected)}
     per_step = {tid: counts[tid] // expected.count(tid) for tid in counts}
-    assert per_step == {tid: {"t-0": 2, "t-1": 1}[tid] for tid in per_step}, (per_step, expected)  # std / mean (0.5), rounded
+    # repeats: each step's std over the kept steps' mean std (0.5), rounded, at least 1
+    assert per_step == {tid: {"t-0": 2, "t-1": 1}[tid] for tid in per_step}, (per_step, expected)
     write_profile(folder, {})
     with pytest.raises(DataError, match="no training step has a profiled reward std above 0.1"):
         step_datasets(pivots)

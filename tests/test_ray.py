@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import default_sigint
 from typer.testing import CliRunner
 
 from srl_swe.cli import app
@@ -160,7 +161,7 @@ def test_ctrl_c_cancels_the_tasks_in_flight_removes_their_containers_and_the_run
     out = tmp_path / "out.jsonl"
     command = [sys.executable, "-m", "srl_swe", "collect", "--tasks", str(SANDBOXES / "textkit"), "-w", "2",
                "--executor", "ray", "--ray-address", cluster, "-o", str(out)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=default_sigint)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline and (not out.exists() or not out.read_text().strip()):
         time.sleep(0.1)

@@ -7,6 +7,7 @@ import sys
 import time
 
 import pytest
+from conftest import default_sigint
 from typer.testing import CliRunner
 
 from srl_swe.cli import app
@@ -62,7 +63,7 @@ def test_a_killed_collection_resumes_without_loss_or_duplicates(tmp_path, calc_t
     folder, out = task_folder(tmp_path, calc_task, count=6), tmp_path / "run.jsonl"
     command = [sys.executable, "-m", "srl_swe", "collect", "--tasks", str(folder), "--expert", "oracle",
                "--sandbox", "local", "-w", "1", "-o", str(out)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=default_sigint)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and (not out.exists() or len(out.read_text().splitlines()) < 2):
         time.sleep(0.1)

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import default_sigint
 
 from srl_swe.sandbox.base import SandboxError
 from srl_swe.sandbox.docker import LABEL, DockerSandbox, prune_orphans
@@ -189,7 +190,8 @@ def test_no_container_survives_an_interrupted_run(docker_client, base_image, how
     import signal
     import sys
 
-    process = subprocess.Popen([sys.executable, "-c", LINGER, base_image], stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen([sys.executable, "-c", LINGER, base_image], stdout=subprocess.PIPE, text=True,
+                               preexec_fn=default_sigint)
     container_id = process.stdout.readline().strip()
     assert docker_client.containers.list(filters={"id": container_id})
     process.send_signal(getattr(signal, how))
