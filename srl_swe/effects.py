@@ -96,16 +96,23 @@ def _path(arguments: dict[str, str]) -> str:
     return posixpath.normpath(path) if path else ""
 
 
+def common_ends(before: list[str], after: list[str]) -> tuple[int, int]:
+    """(head, tail): how many lines the two sides of an edit share at their start, then at their end (never
+    overlapping the head)."""
+    head = 0
+    while head < min(len(before), len(after)) and before[head] == after[head]:
+        head += 1
+    tail = 0
+    while tail < min(len(before), len(after)) - head and before[-1 - tail] == after[-1 - tail]:
+        tail += 1
+    return head, tail
+
+
 def minimal_change(old: str, new: str) -> str:
     """The edit ``old`` → ``new`` without the lines common to both at their start and their end, as one
     text (``old`` core, a separator line, ``new`` core)."""
     before, after = old.split("\n"), new.split("\n")
-    start = 0
-    while start < min(len(before), len(after)) and before[start] == after[start]:
-        start += 1
-    end = 0
-    while end < min(len(before), len(after)) - start and before[-1 - end] == after[-1 - end]:
-        end += 1
+    start, end = common_ends(before, after)
     core = lambda lines: "\n".join(lines[start:len(lines) - end])  # noqa: E731 - two uses, one line
     return f"{core(before)}\n\x00\n{core(after)}"
 

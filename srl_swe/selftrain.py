@@ -65,13 +65,14 @@ def run_selftrain(options: SelfTrainOptions, say: Say = print,
     out.mkdir(parents=True, exist_ok=True)
     expert_steps = _build_steps(options.expert, out / "expert-steps", options.limits.prompt)
     held_out = _held_out_examples(options, expert_steps)
+    training = _training_tasks(options, expert_steps)
     done = read_rounds(out)
     if not done:
         done = [_record(out, {"round": 0, "model": options.config.model.path,
                               **_figures(options.config.model.path, held_out, options)})]
     for index in range(len(done), options.rounds + 1):
         model = str(done[-1]["model"])
-        done.append(_record(out, _round(options, index, model, expert_steps, held_out, say, on_rollout)))
+        done.append(_record(out, _round(options, index, model, training, held_out, say, on_rollout)))
     return done
 
 
@@ -80,11 +81,11 @@ def read_rounds(out: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
 
 
-def _round(options: SelfTrainOptions, index: int, model: str, expert_steps: Path, held_out: list[dict], say: Say,
+def _round(options: SelfTrainOptions, index: int, model: str, training: set[str], held_out: list[dict], say: Say,
            on_rollout: Callable[[], None]) -> dict:
     folder = options.out / f"round-{index}"
     say(f"round {index}: the policy {model} on the training tasks")
-    runs = _rollouts(options, folder, model, expert_steps, on_rollout)
+    runs = _rollouts(options, folder, model, training, on_rollout)
     steps = _build_steps([*options.expert, runs.path], folder / "steps", options.limits.prompt, hindsight=True)
     manifest = json.loads((steps / "manifest.json").read_text())
     say(f"round {index}: SRL on {manifest['examples']} examples ({manifest.get('hindsight_examples', 0)} relabeled)")
@@ -104,17 +105,16 @@ class _Runs:
     """Runs whose recorded diffs show a change of the repository (the ones hindsight can relabel)."""
 
 
-def _rollouts(options: SelfTrainOptions, folder: Path, model: str, expert_steps: Path,
+def _rollouts(options: SelfTrainOptions, folder: Path, model: str, training: set[str],
               on_rollout: Callable[[], None]) -> _Runs:
     from srl_swe.rollout import model_factory, rollout_all, sandbox_factory
     from srl_swe.tasks.rows import load_tasks
     from srl_swe.trajectory import read_trajectories
 
-    covered, held = _expert_tasks(options, expert_steps)
-    refs = [ref for source in options.tasks for ref in load_tasks(source) if ref.task.instance_id in covered - held]
+    refs = [ref for source in options.tasks for ref in load_tasks(source) if ref.task.instance_id in training]
     if not refs:
         raise SelfTrainError(f"--tasks {', '.join(map(str, options.tasks))}: no task has an expert trajectory "
-                             f"outside the held-out ones ({len(held)} held out)")
+                             f"outside the held-out tasks")
     path = folder / "policy.jsonl"
     temperature = options.config.srl.temperature if options.temperature is None else options.temperature
     report = rollout_all(refs, path, sandbox_factory(options.sandbox, run_id=f"selftrain-{folder.name}"),
@@ -128,15 +128,14 @@ def _rollouts(options: SelfTrainOptions, folder: Path, model: str, expert_steps:
                  sum(any(step.diff for step in t.steps) for t in runs))
 
 
-def _expert_tasks(options: SelfTrainOptions, expert_steps: Path) -> tuple[set[str], set[str]]:
-    """(the tasks the expert's step data covers, the held-out ones among them)."""
+def _training_tasks(options: SelfTrainOptions, expert_steps: Path) -> set[str]:
+    """The tasks the expert's step data covers, less the held-out ones: the only ones rolled out."""
     import pyarrow.parquet as pq
 
     from srl_swe.train.data import held_out_tasks
 
-    table = pq.read_table(expert_steps / "sft.parquet", columns=["instance_id"])
-    return {iid for iid in table.column("instance_id").to_pylist() if iid}, held_out_tasks(
-        _data(options, expert_steps))
+    covered = pq.read_table(expert_steps / "sft.parquet", columns=["instance_id"]).column("instance_id").to_pylist()
+    return {iid for iid in covered if iid} - held_out_tasks(_data(options, expert_steps))
 
 
 def _data(options: SelfTrainOptions, path: Path):

@@ -22,31 +22,17 @@ from pathlib import Path
 
 import pytest
 import yaml
+from test_train import swe_trajectory
 
-from srl_swe.actions import tool_action
 from srl_swe.steps import StepOptions, build_step_dataset
 from srl_swe.train.config import validate
 from srl_swe.train.run import train
 from srl_swe.train.tiny_model import init_tiny_model
-from srl_swe.trajectory import Provenance, Step, SweTask, Trajectory, write_trajectories
+from srl_swe.trajectory import write_trajectories
 
 PROCESSES = 2
 LAUNCH_TIMEOUT = 300  # seconds for one launch; a deadlock fails the test instead of hanging CI
-NAMES = ["parser", "config", "cache", "router", "loader", "models"]
 SAMPLING_LINE = re.compile(r"dynamic sampling, process (\d+): (\d+) round\(s\), (\d+) of (\d+) groups")
-
-
-def trajectory(index: int, rng: random.Random) -> Trajectory:
-    """Four expert steps whose second and third actions depend on the module named in the issue."""
-    name = rng.choice(NAMES)
-    plan = [("list the repository", "bash", {"command": "ls /testbed"}),
-            (f"read {name}", "bash", {"command": f"cat /testbed/{name}.py"}),
-            ("run its tests", "bash", {"command": f"python -m pytest /testbed/tests/test_{name}.py"}),
-            ("done", "submit", {})]
-    steps = [Step(thought=thought, action=tool_action(tool, args), observation="ok") for thought, tool, args in plan]
-    return Trajectory(id=f"swe-{index}", task=SweTask(instance_id=f"swe-{index}",
-                                                       problem_statement=f"The {name} module fails."),
-                      steps=steps, provenance=Provenance(source_format="test"))
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +42,7 @@ def workspace(tmp_path_factory):
     keeps some and drops others."""
     root = tmp_path_factory.mktemp("multiprocess")
     rng = random.Random(0)
-    write_trajectories(root / "swe.jsonl", [trajectory(i, rng) for i in range(24)])
+    write_trajectories(root / "swe.jsonl", [swe_trajectory(i, rng) for i in range(24)])
     build_step_dataset([root / "swe.jsonl"], root / "swe",
                        StepOptions(max_observation_chars=200, include_unresolved=True))  # synthetic, not graded
     init_tiny_model(root / "model", root / "swe")

@@ -19,6 +19,7 @@ from pathlib import PurePosixPath
 from unidiff import PatchSet
 
 from srl_swe.actions import render_completion, tool_action
+from srl_swe.effects import common_ends
 from srl_swe.grading.rules import as_task
 from srl_swe.tasks.testing import module_name, plan_of, unquoted
 from srl_swe.trajectory import Action, SweTask
@@ -112,12 +113,7 @@ def minimal_edit(old: str, new: str, text: str) -> tuple[str, str]:
     a time) that make ``old`` occur exactly once in ``text`` — what an engineer types; the hunk unchanged
     when no cut is unique."""
     before, after = old.splitlines(keepends=True), new.splitlines(keepends=True)
-    head = 0
-    while head < min(len(before), len(after)) and before[head] == after[head]:
-        head += 1
-    tail = 0
-    while tail < min(len(before), len(after)) - head and before[-1 - tail] == after[-1 - tail]:
-        tail += 1
+    head, tail = common_ends(before, after)
     for extra in range(max(head, tail) + 1):
         start, cut = max(0, head - extra), max(0, tail - extra)
         shorter = "".join(before[start:len(before) - cut])
