@@ -61,15 +61,19 @@ def main() -> None:
             for seed in args.seeds:
                 results.setdefault(spec, []).append(warm_start(args.run, Path(tmp), seed, spec))
                 print(f"{spec} seed {seed}: {results[spec][-1]}", file=sys.stderr)
-    base_seconds = statistics.mean(r["sft_seconds"] for r in results[BASELINE])
-    report = {"seeds": args.seeds, "baseline": BASELINE, "target_format_error_rate": 0.2, "configs": {
-        spec: {"format_error_rate": [r["format_error_rate"] for r in rows],
-               "mean_format_error_rate": round(statistics.mean(r["format_error_rate"] for r in rows), 4),
-               "reward": [r["reward"] for r in rows],
-               "mean_sft_seconds": round(statistics.mean(r["sft_seconds"] for r in rows), 1),
-               "seconds_vs_baseline": round(statistics.mean(r["sft_seconds"] for r in rows) / base_seconds, 2)}
-        for spec, rows in results.items()}}
-    print(json.dumps(report))
+    configs = {spec: summary(rows) for spec, rows in results.items()}
+    for entry in configs.values():
+        entry["seconds_vs_baseline"] = round(entry["mean_sft_seconds"] / configs[BASELINE]["mean_sft_seconds"], 2)
+    print(json.dumps({"seeds": args.seeds, "baseline": BASELINE, "target_format_error_rate": 0.2,
+                      "configs": configs}))
+
+
+def summary(rows: list[dict]) -> dict:
+    """One configuration's seeds: format-error rates and rewards per seed, mean format errors and SFT seconds."""
+    return {"format_error_rate": [r["format_error_rate"] for r in rows],
+            "mean_format_error_rate": round(statistics.mean(r["format_error_rate"] for r in rows), 4),
+            "reward": [r["reward"] for r in rows],
+            "mean_sft_seconds": round(statistics.mean(r["sft_seconds"] for r in rows), 1)}
 
 
 if __name__ == "__main__":

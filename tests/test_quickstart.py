@@ -57,6 +57,16 @@ def test_without_a_docker_engine_it_says_so_and_falls_back(monkeypatch):
         choose_sandbox("docker", said.append)
 
 
+def test_warm_start_decays_its_rate_and_more_sft_continues_at_srls_rate(tmp_path):
+    options = QuickstartOptions(out=tmp_path, sft_steps=7, srl_learning_rate=2e-4)
+    warm = quickstart._config(options, "sft", "model", "sft", None).sft
+    more = quickstart._config(options, "sft", "sft/final", "sft_more", 12.5).sft
+    assert (warm.lr_scheduler_type, warm.learning_rate, warm.max_steps, warm.max_wall_seconds) == \
+        ("cosine", 3e-3, 7, None)
+    assert (more.lr_scheduler_type, more.learning_rate, more.max_wall_seconds) == ("constant", 2e-4, 12.5)
+    assert more.max_steps > 1000  # bounded by SRL's time, not by a step count
+
+
 def test_low_disk_is_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.setattr(quickstart, "MIN_FREE_GB", 10**9)
     with pytest.raises(SetupError, match=r"GB free under .*needs about"):
