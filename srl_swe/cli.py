@@ -792,6 +792,8 @@ def quickstart(
         table.add_row(row["model"], f"{row['held_out_step_reward']:+.3f}", f"{100 * row['format_error_rate']:.0f}%",
                       f"{100 * row['exact_match']:.0f}%", tools, f"{row['resolved']}/{row['tasks']}")
     Console().print(table)
+    console.print("seconds per phase: " + ", ".join(f"{name} {seconds:.0f}"
+                                                     for name, seconds in result["phase_seconds"].items()))
     console.print(f"written: {out / 'quickstart.md'}, {out / 'samples.md'}, {out / 'quickstart.json'}, "
                   f"{out / 'rewards.png'}")
 

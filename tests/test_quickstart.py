@@ -42,7 +42,10 @@ def test_quickstart_runs_end_to_end_and_a_second_run_reuses_everything(docker_cl
     assert len(collected.splitlines()) == len(bundled_tasks(quickstart.SANDBOXES))  # the oracle solved every one
     for label in ("quickstart", *(f"quickstart-{folder}" for _, folder in quickstart.ROWS)):
         assert not docker_client.containers.list(all=True, filters={"label": f"srl-swe.run={label}"})
+    assert list(result["phase_seconds"]) == list(quickstart.PHASES)
+    assert all(seconds >= 0 for seconds in result["phase_seconds"].values())
     again = run_quickstart(options, say=print, phase=lambda name: None)
+    assert again.pop("phase_seconds").keys() == result.pop("phase_seconds").keys()
     assert again == result and (tmp_path / "qs" / "trajectories.jsonl").read_text() == collected
     with pytest.raises(SetupError, match=r"completion budget 16 tokens: \d+% of the \d+ held-out expert completions"):
         check_budget(QuickstartOptions(out=tmp_path / "qs", max_new_tokens=16), str(tmp_path / "qs" / "model"))

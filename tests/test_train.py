@@ -120,6 +120,17 @@ def test_every_shipped_config_validates():
             assert (loaded.srl.beta, loaded.srl.temperature, loaded.srl.clip_epsilon) == (0.0, 1.0, 0.2)
 
 
+def test_grpo_settings_reach_trls_config(workspace, tmp_path):
+    root, model = workspace
+    settings = config(root, "srl", model={"path": str(model)}, output_dir=tmp_path / "srl",
+                      srl={**SMALL_GRPO, "scale_rewards": "none", "loss_type": "dr_grpo", "clip_epsilon": 0.3})
+    args = _build(settings, "srl", str(model), settings.output_dir, []).args
+    assert (args.scale_rewards, args.loss_type, args.epsilon, args.beta) == ("none", "dr_grpo", 0.3, 0.0)
+    assert config(root, "srl").srl.scale_rewards == "group"  # the paper's advantage: divided by the group's std
+    with pytest.raises(ConfigError, match="scale_rewards"):
+        config(root, "srl", srl={"scale_rewards": "std"})
+
+
 def test_held_out_trajectories_are_stable_and_disjoint():
     ids = {f"t{i}" for i in range(100)}
     held = held_out_ids(ids, 30, seed=0)

@@ -95,6 +95,8 @@ class GRPOSettings(_Optimisation):
     beta: float = Field(0.0, ge=0, description="KL coefficient (paper: 0, no reference model)")
     # Eq. 1: mean over each rollout's tokens, then over the group — TRL's "grpo" loss.
     loss_type: Literal["grpo", "dapo", "dr_grpo", "bnpo"] = "grpo"
+    scale_rewards: Literal["group", "batch", "none"] = Field(
+        "group", description="advantage = (r - group mean) / the group's std (paper), the batch's std, or unscaled")
     dynamic_sampling: bool = True
     epsilon: float = Field(1e-4, ge=0, description="a group is dropped when its reward std is ≤ epsilon")
     max_sampling_rounds: int = Field(8, ge=1, description="rounds of re-sampling before a batch is topped up")

@@ -31,6 +31,7 @@ from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 from srl_swe.train.callbacks import CONFIG_FILE, GracefulInterrupt, SaveConfig, WallClockLimit
 from srl_swe.train.config import ConfigError, GRPOSettings, TrainConfig, dump_config
 from srl_swe.train.data import DataError, fit_prompts, question_datasets, sft_datasets, sft_step_datasets, step_datasets
+from srl_swe.train.fused_head import compact_on_cpu
 from srl_swe.trajectory import atomic_output
 
 _log = logging.getLogger(__name__)
@@ -184,6 +185,7 @@ def _build(config: TrainConfig, method: str, model: str, out: Path, callbacks: l
     from trl.trainer.callbacks import RichProgressCallback
 
     budget = {} if budget is None else budget
+    compact_on_cpu()
     trainer_class, arguments = (_sft_setup(config, out) if method == "sft"
                                 else _grpo_setup(config, method, model, out, budget))
     try:
@@ -256,7 +258,8 @@ def _grpo_setup(config: TrainConfig, method: str, model: str, out: Path, budget:
         num_generations=settings.num_generations, num_generations_eval=settings.num_generations_eval,
         per_device_eval_batch_size=eval_batch, temperature=settings.temperature, top_p=settings.top_p,
         max_completion_length=settings.max_completion_length, epsilon=settings.clip_epsilon, beta=settings.beta,
-        loss_type=settings.loss_type, scale_rewards="group", log_completions=config.logging.log_completions,
+        loss_type=settings.loss_type, scale_rewards=settings.scale_rewards,
+        log_completions=config.logging.log_completions,
         metric_for_best_model="reward", greater_is_better=True, **_vllm_args(config),
     )
     sampler = DynamicSampling(train_set, reward, settings.epsilon, settings.max_sampling_rounds,
