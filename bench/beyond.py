@@ -11,8 +11,9 @@ Input: the seed folders ``bench/quickstart.py --seeds N --out RUNS`` wrote (``RU
 - ``hindsight``: the oracle's runs collected again (they now record their diffs; once, shared by every seed),
   ``steps --hindsight``, then the same SRL on expert + relabeled steps (the held-out tasks stay held out);
 - ``selftrain``: ``srl-swe selftrain`` from the warm start, ``--rounds R`` rounds of the policy's own rollouts on
-  the training tasks (Docker, graded) → hindsight steps → SRL for 20 / R steps, so as many SRL steps as plain
-  (the rollouts are extra compute: see its wall time); each round's held-out figures are reported.
+  the training tasks (Docker, graded) → hindsight steps → SRL for 1 / R of the quickstart's SRL steps each, so
+  as many SRL steps as plain (the rollouts are extra compute: see its wall time); each round's held-out figures
+  are reported.
 
 Every variant is scored on the same held-out steps (greedy): step reward under both rewards, format errors,
 exact-effect rate (``action_effect`` = 1.0), and SRL's wall time. Held-out agents are not run (0/4 for every
@@ -144,8 +145,9 @@ def measure_seed(runs: Path, seed: int, args: argparse.Namespace) -> dict:
         rows[variant] = {**score(model, examples, options.max_new_tokens), "srl_seconds": round(seconds, 1),
                          "wall_s": round(time.perf_counter() - started, 1), **extra}
     if profile is not None:
+        passes = options.srl_steps * 4 / profile["steps"]  # SRL's prompts over the training steps
         rows["pivots"]["profile"] = {"steps": profile["steps"], "informative": profile["informative"], "k": args.k,
-                                     "generations_20_steps": savings(profile, 4, 20 * 4 / profile["steps"])}
+                                     "generations_one_run": savings(profile, 4, passes)}
     return rows
 
 

@@ -1,0 +1,99 @@
+"""The quickstart's SRL stage under other settings, from the same warm starts: does any setting make SRL beat
+the warm start on the held-out steps, and what does SRL do to the reward on its own training prompts?
+
+Input: the seed folders ``bench/quickstart.py --seeds N --out RUNS`` wrote (``RUNS/seed-K``: the warm start
+``sft/final``, the quickstart's SRL ``srl/final``, the step data). Per seed, scored for the warm start, the
+quickstart's own SRL (the baseline, reused) and every ``--variant NAME:KEY=VALUE[,KEY=VALUE…]`` (the
+quickstart's SRL configuration with those ``-c`` overrides, trained from the same warm start):
+
+- held-out steps, greedy (the quickstart's metric): step reward and format-error rate;
+- held-out steps, ``--samples`` samples per step at SRL's temperature: the policy SRL actually optimises;
+- the training prompts, greedy: what SRL does to the steps it trains on.
+
+JSON on the last line: per seed and setting, and each setting's gains over the warm start.
+
+    python bench/srl_settings.py --runs RUNS --seeds 1 2 --variant lr1e-4:srl.learning_rate=1e-4 \\
+        --variant kl:srl.beta=0.1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from srl_swe.quickstart import QuickstartOptions, _config, _data_settings, held_out_examples  # noqa: E402
+
+
+def variant_model(seed_dir: Path, out: Path, name: str, overrides: list[str], options: QuickstartOptions) -> Path:
+    """The final model of SRL with ``overrides`` from the seed's warm start (reused when done)."""
+    from srl_swe.train.config import apply_overrides, validate
+    from srl_swe.train.run import finished_stage, train
+
+    folder = out / name
+    done = finished_stage(folder)
+    if done is None:
+        raw = _config(options, "srl", str(seed_dir / "sft" / "final"), "srl", None).model_dump(mode="json")
+        raw = apply_overrides({**raw, "output_dir": str(folder)}, overrides)
+        done = train(validate(raw, f"--variant {name}"))[0]
+    return done.final_model
+
+
+def scores(model: Path, held_out: list[dict], training: list[dict], options: QuickstartOptions, samples: int) -> dict:
+    from srl_swe.eval.steps import score_steps
+
+    runs = {"held_out_greedy": score_steps(str(model), held_out, options.max_new_tokens),
+            "held_out_sampled": score_steps(str(model), held_out, options.max_new_tokens,
+                                            temperature=options.temperature, samples=samples),
+            "training_greedy": score_steps(str(model), training, options.max_new_tokens)}
+    result = {}
+    for name, run in runs.items():
+        result |= {name: round(run.reward, 4), f"{name}_format_errors": round(run.format_error_rate, 4)}
+    return result
+
+
+def measure_seed(runs: Path, seed: int, variants: dict[str, list[str]], samples: int) -> dict:
+    from srl_swe.train.data import step_datasets
+
+    seed_dir = runs / f"seed-{seed}"
+    options = QuickstartOptions(out=seed_dir, seed=seed)
+    held_out = held_out_examples(options)
+    training = list(step_datasets(_data_settings(options))[0])
+    models = {"warm start": seed_dir / "sft" / "final", "quickstart SRL": seed_dir / "srl" / "final"}
+    for name, overrides in variants.items():
+        models[name] = variant_model(seed_dir, runs / "srl-settings" / f"seed-{seed}", name, overrides, options)
+    return {name: scores(model, held_out, training, options, samples) for name, model in models.items()}
+
+
+def parse_variant(text: str) -> tuple[str, list[str]]:
+    name, sep, overrides = text.partition(":")
+    if not sep or not name or not overrides:
+        raise argparse.ArgumentTypeError(f"--variant {text!r}: expected NAME:KEY=VALUE[,KEY=VALUE…]")
+    return name, overrides.split(",")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=Path, required=True, help="bench/quickstart.py's --out folder")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--variant", type=parse_variant, action="append", default=[])
+    parser.add_argument("--samples", type=int, default=4, help="samples per held-out step at SRL's temperature")
+    args = parser.parse_args()
+    variants = dict(args.variant)
+    per_seed = {seed: measure_seed(args.runs, seed, variants, args.samples) for seed in args.seeds}
+    gains = {name: {metric: [round(per_seed[s][name][metric] - per_seed[s]["warm start"][metric], 4)
+                             for s in args.seeds]
+                    for metric in ("held_out_greedy", "held_out_sampled", "training_greedy")}
+             for name in per_seed[args.seeds[0]] if name != "warm start"}
+    means = {name: round(statistics.fmean(values["held_out_greedy"]), 4) for name, values in gains.items()}
+    print()  # end the progress panel's last line
+    print(json.dumps({"seeds": args.seeds, "variants": variants, "per_seed": per_seed,
+                      "gain_over_warm_start": gains, "mean_held_out_greedy_gain": means}))
+
+
+if __name__ == "__main__":
+    main()
