@@ -19,9 +19,14 @@ def loss_and_gradients(model, input_ids, labels):
 
 @pytest.fixture
 def restore_switch():
-    original = trl_utils._use_triton
+    """TRL's own switch during the test (an earlier test's trainer may have compacted already), and
+    whatever was there put back afterwards."""
+    from trl.kernels.chunked_logprob import _use_triton
+
+    before = trl_utils._use_triton
+    trl_utils._use_triton = _use_triton
     yield
-    trl_utils._use_triton = original
+    trl_utils._use_triton = before
 
 
 def test_compact_projection_gives_the_full_projections_loss_and_gradients(tiny_tokenizer, restore_switch):
