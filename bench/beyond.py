@@ -66,8 +66,7 @@ def train_variant(seed_dir: Path, out: Path, variant: str, data: Path,
     folder = out / variant
     done = finished_stage(folder)
     if done is None:
-        settings = _config(options, "srl", str(seed_dir / "sft" / "final"), "srl", None)
-        settings.output_dir = folder
+        settings = _config(options, "srl", str(seed_dir / "sft" / "final"), folder, None)
         settings.data.path = data
         if variant == "action_effect":
             settings.srl.reward = "action_effect"

@@ -26,10 +26,8 @@ from srl_swe.quickstart import QuickstartOptions, _config  # noqa: E402
 
 
 def seconds_per_step(options: QuickstartOptions, method: str, model: str, out: Path, steps: int) -> dict:
-    config = _config(options, method, model, "unused", None)
-    section = config.sft if method == "sft" else config.srl
-    section.max_steps = steps
-    config.output_dir = out
+    config = _config(options, method, model, out, None)
+    (config.sft if method == "sft" else config.srl).max_steps = steps
     stage = run.train(config)[0]
     first_loss = next(entry["loss"] for entry in stage.log_history if "loss" in entry)
     return {"s_per_step": round(stage.train_seconds / steps, 4), "first_loss": first_loss}

@@ -37,8 +37,8 @@ def variant_model(seed_dir: Path, out: Path, name: str, overrides: list[str], op
     folder = out / name
     done = finished_stage(folder)
     if done is None:
-        raw = _config(options, "srl", str(seed_dir / "sft" / "final"), "srl", None).model_dump(mode="json")
-        raw = apply_overrides({**raw, "output_dir": str(folder)}, overrides)
+        raw = _config(options, "srl", str(seed_dir / "sft" / "final"), folder, None).model_dump(mode="json")
+        raw = apply_overrides(raw, overrides)
         done = train(validate(raw, f"--variant {name}"))[0]
     return done.final_model
 
@@ -46,12 +46,12 @@ def variant_model(seed_dir: Path, out: Path, name: str, overrides: list[str], op
 def scores(model: Path, held_out: list[dict], training: list[dict], options: QuickstartOptions, samples: int) -> dict:
     from srl_swe.eval.steps import score_steps
 
-    runs = {"held_out_greedy": score_steps(str(model), held_out, options.max_new_tokens),
-            "held_out_sampled": score_steps(str(model), held_out, options.max_new_tokens,
-                                            temperature=options.temperature, samples=samples),
-            "training_greedy": score_steps(str(model), training, options.max_new_tokens)}
+    scored = {"held_out_greedy": score_steps(str(model), held_out, options.max_new_tokens),
+              "held_out_sampled": score_steps(str(model), held_out, options.max_new_tokens,
+                                              temperature=options.temperature, samples=samples),
+              "training_greedy": score_steps(str(model), training, options.max_new_tokens)}
     result = {}
-    for name, run in runs.items():
+    for name, run in scored.items():
         result |= {name: round(run.reward, 4), f"{name}_format_errors": round(run.format_error_rate, 4)}
     return result
 

@@ -38,9 +38,8 @@ def warm_start(run: Path, work: Path, seed: int, spec: str) -> dict:
     model = work / f"model-{seed}"
     if not (model / "config.json").exists():
         init_tiny_model(model, run / "steps", hidden_size=options.hidden_size, layers=options.layers, seed=seed)
-    config = _config(options, "sft", str(model), "unused", None)
-    sft = config.sft.model_copy(update={"lr_scheduler_type": schedule, "learning_rate": float(rate)})
-    config = config.model_copy(update={"output_dir": work / f"{spec.replace(':', '-')}-{seed}", "sft": sft})
+    config = _config(options, "sft", str(model), work / f"{spec.replace(':', '-')}-{seed}", None)
+    config.sft.lr_scheduler_type, config.sft.learning_rate = schedule, float(rate)
     stage = train(config)[0]
     scores = score_steps(str(stage.final_model), held_out_examples(options), options.max_new_tokens)
     return {"format_error_rate": round(scores.format_error_rate, 4), "reward": round(scores.reward, 4),

@@ -245,7 +245,9 @@ def check_budget(options: QuickstartOptions, model: str) -> dict:
     return report
 
 
-def _config(options: QuickstartOptions, method: str, model: str, folder: str, wall_seconds: float | None):
+def _config(options: QuickstartOptions, method: str, model: str, folder: str | Path, wall_seconds: float | None):
+    """The quickstart's training config of one stage, written to ``OUT/folder`` (an absolute ``folder``: there, as
+    the benchmarks train elsewhere); ``wall_seconds``: the more-SFT row, as long as SRL trained."""
     from srl_swe.train.config import validate
 
     grpo = {"learning_rate": options.srl_learning_rate, "temperature": options.temperature, "batch_size": 4,

@@ -5,7 +5,7 @@ per-token log-probabilities of the labels without materialising the logits. On T
 the positions that carry a label; everywhere else it projects every position and masks afterwards (so a
 compiled device such as Neuron keeps fixed tile shapes). On a CPU that is pure waste: a step example's prompt is
 ~700 tokens and its completion ~40, so nearly all of the projection onto the vocabulary, and its backward, is
-thrown away. Projecting only the labelled positions gives the same loss and gradients (tests/test_train.py) in
+thrown away. Projecting only the labelled positions gives the same loss and gradients (tests/test_fused_head.py) in
 less than half the time per SFT step of the tiny model (``bench/fused_head.py``).
 
 The switch TRL reads is the module-level ``_use_triton`` name in ``trl.trainer.utils``; its kernels read their
