@@ -159,6 +159,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="selftrain: rounds (SRL steps split between them)")
     parser.add_argument("--agent-steps", type=int, default=6, help="selftrain: steps per rollout")
     args = parser.parse_args()
+    args.runs = args.runs.resolve()  # stages are placed by absolute folder (srl_swe.quickstart._config)
     if "plain" not in args.variants:
         args.variants.insert(0, "plain")  # every gain is measured against it
     per_seed = {seed: measure_seed(args.runs, seed, args) for seed in args.seeds}

@@ -83,6 +83,7 @@ def main() -> None:
     parser.add_argument("--variant", type=parse_variant, action="append", default=[])
     parser.add_argument("--samples", type=int, default=4, help="samples per held-out step at SRL's temperature")
     args = parser.parse_args()
+    args.runs = args.runs.resolve()  # stages are placed by absolute folder (srl_swe.quickstart._config)
     variants = dict(args.variant)
     per_seed = {seed: measure_seed(args.runs, seed, variants, args.samples) for seed in args.seeds}
     gains = {name: {metric: [round(per_seed[s][name][metric] - per_seed[s]["warm start"][metric], 4)
