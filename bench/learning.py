@@ -60,18 +60,18 @@ ROWS = (("base", None), ("SFT", "sft"), ("SRL", "srl"), ("SFT→SRL", "sft_srl")
 
 PROFILES = {
     "cpu": dict(held_out=4, max_observation_chars=200, max_prompt_tokens=512, max_new_tokens=288, lora_r=8,
-                sft_steps=12, sft_batch=2, sft_max_length=1024, sft_learning_rate=5e-4, srl_steps=8, srl_prompts=2,
-                generations=4, srl_learning_rate=2e-4, temperature=0.7, sampling_rounds=1, agent_steps=3,
+                sft_data="steps", sft_steps=24, sft_batch=4, sft_max_length=1024, sft_learning_rate=5e-4, srl_steps=8,
+                srl_prompts=2, generations=4, srl_learning_rate=2e-4, temperature=0.7, sampling_rounds=1, agent_steps=2,
                 score_batch=8),
     "gpu": dict(held_out=4, max_observation_chars=1000, max_prompt_tokens=2048, max_new_tokens=384, lora_r=16,
-                sft_steps=100, sft_batch=8, sft_max_length=4096, sft_learning_rate=2e-4, srl_steps=60,
-                srl_prompts=8, generations=8, srl_learning_rate=1e-4, temperature=0.8, sampling_rounds=4,
+                sft_data="steps", sft_steps=100, sft_batch=8, sft_max_length=4096, sft_learning_rate=2e-4,
+                srl_steps=60, srl_prompts=8, generations=8, srl_learning_rate=1e-4, temperature=0.8, sampling_rounds=4,
                 agent_steps=8, score_batch=32),
 }
 """Default sizes per device; each is also a flag (``--sft-steps`` …)."""
 
 TRAINING_KEYS = ("model", "gpu", "seed", "held_out", "max_observation_chars", "max_prompt_tokens", "max_new_tokens",
-                 "lora_r", "sft_steps", "sft_batch", "sft_max_length", "sft_learning_rate", "srl_steps",
+                 "lora_r", "sft_data", "sft_steps", "sft_batch", "sft_max_length", "sft_learning_rate", "srl_steps",
                  "srl_prompts", "generations", "srl_learning_rate", "temperature", "sampling_rounds")
 """The settings a finished stage depends on (pinned in OUT/settings.json)."""
 
@@ -283,7 +283,7 @@ def stage_config(args: argparse.Namespace, method: str, start: Path, folder: str
            "max_sampling_rounds": args.sampling_rounds}
     sft = {"learning_rate": args.sft_learning_rate, "batch_size": args.sft_batch,
            "per_device_batch_size": args.sft_batch, "max_steps": args.sft_steps, "lr_scheduler_type": "constant",
-           "warmup_ratio": 0.0, "max_length": args.sft_max_length}
+           "warmup_ratio": 0.0, "max_length": args.sft_max_length, "data": args.sft_data}
     model = {"path": str(start), "dtype": "bfloat16" if args.gpu else "float32"}
     if args.lora_r:
         model["lora"] = {"r": args.lora_r, "alpha": 2 * args.lora_r, "dropout": 0.0}
@@ -293,7 +293,7 @@ def stage_config(args: argparse.Namespace, method: str, start: Path, folder: str
         "data": {"path": str(args.out / "steps"), "validation_trajectories": args.held_out,
                  "max_prompt_tokens": args.max_prompt_tokens},
         "srl": srl, "sft": sft,
-        "logging": {"eval_steps": 100_000, "eval_on_start": False, "save_total_limit": 1},
+        "logging": {"validate": False, "save_total_limit": 1},
     }, "learning")
 
 
