@@ -21,17 +21,17 @@ stage. Printed: progress lines on stderr (phase, seconds), then one JSON object 
 per row the held-out step reward, format-error rate, exact match, per-tool similarity, resolved/total and
 training seconds, and its gains (or ratio, for format errors) over the base model scored in the same run.
 
-CPU configuration (the default without a GPU; small, yet an hour or more on 2 cores — SRL generation
-dominates; the run in the README used --held-out 2 --sft-steps 6 --srl-steps 2 --agent-steps 2
---max-held-out-steps 10). Measured on those
-cores, fp32: 32 completions × 64 tokens from a 700-token prompt take 64 s, one forward+backward over 8
-sequences of 758 tokens 55 s; so everything is small: LoRA r=8 (a few MB of trainable weights; the
-optimizer state of the full 135M model is not needed), observations cut to 200 characters and GRPO
-prompts to 512 tokens, a completion budget of 288 tokens (checked: 95% of the held-out expert completions must
-fit), SFT 12 steps × 2 trajectories of ≤ 1024 tokens, SRL 8 steps × 2 prompts × 4 rollouts (one sampling
-round: no dynamic re-sampling, every rollout costs seconds), agents of 3
-steps, no validation during training. A result this size says whether the pipeline moves a real model
-at all and in which direction, not by how much SRL beats SFT at scale. ``--gpu`` (default: when CUDA is
+CPU configuration (the default without a GPU; under an hour on 2 cores, the README has the run). Measured on
+those cores, fp32: 32 completions × 64 tokens from a 700-token prompt take 64 s, one forward+backward over 8
+sequences of 758 tokens 55 s; so everything is small: LoRA r=8 (a few MB of trainable weights; the optimizer
+state of the full 135M model is not needed), observations cut to 200 characters and GRPO prompts to 512 tokens,
+a completion budget of 288 tokens (checked: 95% of the held-out expert completions must fit), SFT 24 steps × 4
+step examples (``--sft-data steps``: the step's context as SRL and the agent see it, completion = the expert's
+thought + action, as the quickstart trains; 6 steps × 2 whole trajectories of ≤ 1024 tokens, the paper's SFT
+view, left the model at 100% held-out format errors), SRL 8 steps × 2 prompts × 4 rollouts (one sampling round:
+no dynamic re-sampling, every rollout costs seconds), agents of 2 steps, no validation during training
+(``logging.validate: false``: the rows are scored here). A result this size says whether the pipeline moves a
+real model at all and in which direction, not by how much SRL beats SFT at scale. ``--gpu`` (default: when CUDA is
 there) trains in bf16 with larger sizes (see ``PROFILES``); every size is a flag.
 
 Every phase reuses what a previous run left in ``OUT`` (finished stages, scores, agent results); the

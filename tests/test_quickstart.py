@@ -70,6 +70,13 @@ def test_warm_start_decays_its_rate_and_more_sft_continues_at_srls_rate(tmp_path
     assert more.max_steps > 1000  # bounded by SRL's time, not by a step count
 
 
+def test_no_stage_spends_its_time_validating(tmp_path):
+    # the quickstart scores the rows itself; SRL's train_seconds, the more-SFT row's budget, is training only
+    options = QuickstartOptions(out=tmp_path)
+    for method, folder in (("sft", "sft"), ("srl", "srl")):
+        assert quickstart._config(options, method, "model", folder, None).logging.validate is False
+
+
 def test_low_disk_is_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.setattr(quickstart, "MIN_FREE_GB", 10**9)
     with pytest.raises(SetupError, match=r"GB free under .*needs about"):
