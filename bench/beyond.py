@@ -144,9 +144,10 @@ def measure_seed(runs: Path, seed: int, args: argparse.Namespace) -> dict:
         rows[variant] = {**score(model, examples, options.max_new_tokens), "srl_seconds": round(seconds, 1),
                          "wall_s": round(time.perf_counter() - started, 1), **extra}
     if profile is not None:
-        passes = options.srl_steps * 4 / profile["steps"]  # SRL's prompts over the training steps
+        srl = _config(options, "srl", "unused", out, None).srl  # the quickstart's SRL sizes
+        passes = options.srl_steps * srl.batch_size / profile["steps"]  # SRL's prompts over the training steps
         rows["pivots"]["profile"] = {"steps": profile["steps"], "informative": profile["informative"], "k": args.k,
-                                     "generations_one_run": savings(profile, 4, passes)}
+                                     "generations_one_run": savings(profile, srl.num_generations, passes)}
     return rows
 
 
