@@ -30,7 +30,7 @@ step examples (``--sft-data steps``: the step's context as SRL and the agent see
 thought + action, as the quickstart trains; 6 steps × 2 whole trajectories of ≤ 1024 tokens, the paper's SFT
 view, left the model at 100% held-out format errors), SRL 8 steps × 2 prompts × 4 rollouts (one sampling round:
 no dynamic re-sampling, every rollout costs seconds), agents of 2 steps, no validation during training
-(``logging.validate: false``: the rows are scored here). A result this size says whether the pipeline moves a
+(``logging.validation: false``: the rows are scored here). A result this size says whether the pipeline moves a
 real model at all and in which direction, not by how much SRL beats SFT at scale. ``--gpu`` (default: when CUDA is
 there) trains in bf16 with larger sizes (see ``PROFILES``); every size is a flag.
 
@@ -293,7 +293,7 @@ def stage_config(args: argparse.Namespace, method: str, start: Path, folder: str
         "data": {"path": str(args.out / "steps"), "validation_trajectories": args.held_out,
                  "max_prompt_tokens": args.max_prompt_tokens},
         "srl": srl, "sft": sft,
-        "logging": {"validate": False, "save_total_limit": 1},
+        "logging": {"validation": False, "save_total_limit": 1},
     }, "learning")
 
 

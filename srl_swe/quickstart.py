@@ -262,7 +262,7 @@ def _config(options: QuickstartOptions, method: str, model: str, folder: str | P
     return validate({
         "method": method, "model": {"path": model}, "use_cpu": True, "output_dir": str(options.out / folder),
         "seed": options.seed, "data": {"path": str(options.out / "steps"), "validation_trajectories": options.held_out},
-        "srl": grpo, "sft": sft, "logging": {"validate": False, "eval_steps": 100_000},  # no checkpoints midway
+        "srl": grpo, "sft": sft, "logging": {"validation": False, "eval_steps": 100_000},  # no checkpoints midway
     }, "quickstart")
 
 

@@ -74,7 +74,7 @@ def test_no_stage_spends_its_time_validating(tmp_path):
     # the quickstart scores the rows itself; SRL's train_seconds, the more-SFT row's budget, is training only
     options = QuickstartOptions(out=tmp_path)
     for method, folder in (("sft", "sft"), ("srl", "srl")):
-        assert quickstart._config(options, method, "model", folder, None).logging.validate is False
+        assert quickstart._config(options, method, "model", folder, None).logging.validation is False
 
 
 def test_low_disk_is_a_clear_error(monkeypatch, tmp_path):

@@ -255,10 +255,10 @@ def test_a_wall_clock_limit_ends_training_and_the_result_says_how_long(workspace
     assert json.loads((root / "sft-timed" / "result.json").read_text())["train_seconds"] == result.train_seconds
 
 
-def test_validate_false_trains_without_validation_and_keeps_the_last_model(workspace):
+def test_no_validation_trains_without_validation_and_keeps_the_last_model(workspace):
     root, model = workspace
     settings = config(root, "srl", model={"path": str(model)}, output_dir=root / "unvalidated",
-                      srl={**SMALL_GRPO, "max_steps": 2}, logging={"eval_steps": 1, "validate": False})
+                      srl={**SMALL_GRPO, "max_steps": 2}, logging={"eval_steps": 1, "validation": False})
     (result,) = train(settings)
     logged = {key for entry in result.log_history for key in entry}
     assert "reward" in logged and not any(key.startswith("eval_") for key in logged)

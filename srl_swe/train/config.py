@@ -147,7 +147,7 @@ class LoggingSettings(_Section):
     logging_steps: int = Field(1, gt=0)
     eval_steps: int = Field(50, gt=0, description="validate (and checkpoint) every N optimizer steps")
     eval_on_start: bool = Field(False, description="also validate the starting model, before step 1")
-    validate: bool = Field(True, description="validate on the held-out tasks (every eval_steps and at the end, "
+    validation: bool = Field(True, description="validate on the held-out tasks (every eval_steps and at the end, "
                                              "keeping the best checkpoint); false: the last step's model is final "
                                              "(for callers that score the models themselves)")
     save_total_limit: int | None = Field(3, gt=0, description="checkpoints kept; the best one is always kept")

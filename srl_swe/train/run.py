@@ -13,7 +13,7 @@ GRPO prompts are fitted to ``data.max_prompt_tokens`` first (default: the model'
 
 Every stage validates on held-out trajectories every ``logging.eval_steps`` steps and at the end (step reward
 for GRPO, loss for SFT), checkpoints at the same cadence, keeps the best checkpoint and loads it at the end, and
-saves the final (best) model to ``OUT/final`` (``logging.validate: false``: no validation, the last model).
+saves the final (best) model to ``OUT/final`` (``logging.validation: false``: no validation, the last model).
 ``OUT/result.json`` records the outcome. Ctrl-C saves a checkpoint; the same command with ``--resume`` continues
 from the latest one.
 """
@@ -252,7 +252,7 @@ def _grpo_setup(config: TrainConfig, method: str, model: str, out: Path, budget:
         settings = config.rlvr
         train_set, validation = question_datasets(config.data)
         reward = training_reward("math_answer")
-    validation = validation if config.logging.validate else None
+    validation = validation if config.logging.validation else None
     train_set, validation = fit_to_budget(config, settings, model, train_set, validation, budget)
     eval_batch = settings.num_generations_eval * max(1, settings.per_device_batch_size // settings.num_generations_eval)
     args = GRPOConfig(
@@ -336,7 +336,7 @@ def _sft_setup(config: TrainConfig, out: Path):
     settings = config.sft
     steps = settings.data == "steps"
     train_set, validation = (sft_step_datasets if steps else sft_datasets)(config.data)
-    validation = validation if config.logging.validate else None
+    validation = validation if config.logging.validation else None
     args = SFTConfig(
         **_common_args(config, settings, out, settings.batch_size, validation),
         assistant_only_loss=not steps, completion_only_loss=True, max_length=settings.max_length,
