@@ -66,7 +66,10 @@ class QuickstartOptions:
     max_new_tokens: int = 256
     """The completion budget (thinking + action) of SRL's rollouts, the held-out steps and the agents."""
     max_observation_chars: int = 300
-    srl_learning_rate: float = 5e-4
+    srl_learning_rate: float = 1e-4
+    """SRL's constant learning rate, and the more-SFT row's. At 5e-4 (the earlier choice) or 1e-3, SRL on 8 training
+    prompts lowers the reward on those very prompts — Adam's first steps move every weight by about the rate,
+    too far for the 2-layer model — while 1e-4 raises it (``bench/srl_overfit.py``)."""
     temperature: float = 0.7
     """Sampling temperature of SRL's rollouts (the paper: 1.0, for 7B models; the 2-layer model's samples at
     1.0 are nearly all format errors). Held-out steps and agents decode greedily."""
