@@ -69,7 +69,8 @@ class QuickstartOptions:
     srl_learning_rate: float = 1e-4
     """SRL's constant learning rate, and the more-SFT row's. At 5e-4 (the earlier choice) or 1e-3, SRL on 8 training
     prompts lowers the reward on those very prompts — Adam's first steps move every weight by about the rate,
-    too far for the 2-layer model — while 1e-4 raises it (``bench/srl_overfit.py``)."""
+    too far for the 2-layer model — while 1e-4 keeps it, or raises it where the warm start leaves room
+    (``bench/srl_overfit.py``)."""
     temperature: float = 0.7
     """Sampling temperature of SRL's rollouts (the paper: 1.0, for 7B models; the 2-layer model's samples at
     1.0 are nearly all format errors). Held-out steps and agents decode greedily."""
