@@ -1,12 +1,13 @@
 """Does SRL raise the reward on the very prompts it trains on? The sanity check of any RL stage, and the measure
 of which learning rates the quickstart's tiny model can take.
 
-From a quickstart seed folder's warm start (``RUN/sft/final``): SRL exactly as the quickstart configures it,
-but on only the first ``--prompts`` training prompts (``data.max_train_examples``: the same prompts for every
-run) for ``--steps`` steps, once per ``--lr``. The warm start (the baseline) and every SRL model are then scored
-on those prompts: greedily, and with ``--samples`` samples per prompt at SRL's temperature (the policy SRL
-optimises). An SRL stage that works raises both; one whose steps are too large for the model lowers them. JSON on
-the last line: per learning rate the scores, and the gains over the warm start.
+From a quickstart seed folder's warm start (``RUN/sft/final``): SRL exactly as the quickstart configures it
+(``bench/srl_settings.py``'s variants, under ``RUN/srl-overfit``), but on only the first ``--prompts`` training
+prompts (``data.max_train_examples``: the same prompts for every run) for ``--steps`` steps, once per ``--lr``.
+The warm start (the baseline) and every SRL model are then scored on those prompts: greedily, and with
+``--samples`` samples per prompt at SRL's temperature (the policy SRL optimises). An SRL stage that works raises
+both; one whose steps are too large for the model lowers them. JSON on the last line: per learning rate the
+scores, and the gains over the warm start.
 
     python bench/srl_overfit.py --run runs/bench/seed-1 --lr 1e-4 5e-4 1e-3 --steps 30
 """
@@ -20,19 +21,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from srl_swe.quickstart import QuickstartOptions, _config  # noqa: E402
+from bench.srl_settings import variant_model  # noqa: E402
+from srl_swe.quickstart import QuickstartOptions, _data_settings  # noqa: E402
 
 
-def srl_model(run: Path, options: QuickstartOptions, rate: float, prompts: int, steps: int):
-    """(final model, data settings) of SRL at ``rate`` on the first ``prompts`` training prompts (reused when
-    done, under ``RUN/srl-overfit``)."""
-    from srl_swe.train.run import finished_stage, train
-
-    folder = run.resolve() / "srl-overfit" / f"{prompts}-prompts-{steps}-steps-lr{rate:g}"
-    config = _config(options, "srl", str(run.resolve() / "sft" / "final"), folder, None)
-    config.srl.learning_rate, config.srl.max_steps, config.data.max_train_examples = rate, steps, prompts
-    done = finished_stage(folder) or train(config)[0]
-    return done.final_model, config.data
+def overrides(rate: float, prompts: int, steps: int) -> tuple[str, list[str]]:
+    """(folder name, ``-c`` overrides) of SRL at ``rate`` on the first ``prompts`` training prompts."""
+    return (f"{prompts}-prompts-{steps}-steps-lr{rate:g}",
+            [f"srl.learning_rate={rate}", f"srl.max_steps={steps}", f"data.max_train_examples={prompts}"])
 
 
 def scores(model: Path, rows: list[dict], options: QuickstartOptions, samples: int) -> dict:
@@ -56,12 +52,15 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--samples", type=int, default=8, help="samples per prompt at SRL's temperature")
     args = parser.parse_args()
-    seed = args.seed if args.seed is not None else int(args.run.name[5:]) if args.run.name.startswith("seed-") else 0
-    options = QuickstartOptions(out=args.run.resolve(), seed=seed)
-    models = {f"{rate:g}": srl_model(args.run, options, rate, args.prompts, args.steps) for rate in args.lr}
-    rows = list(step_datasets(next(iter(models.values()))[1])[0])  # the prompts every run trained on
-    warm = scores(args.run / "sft" / "final", rows, options, args.samples)
-    runs = {rate: scores(model, rows, options, args.samples) for rate, (model, _) in models.items()}
+    run = args.run.resolve()  # stages are placed by absolute folder (srl_swe.quickstart._config)
+    seed = args.seed if args.seed is not None else int(run.name[5:]) if run.name.startswith("seed-") else 0
+    options = QuickstartOptions(out=run, seed=seed)
+    models = {f"{rate:g}": variant_model(run, run / "srl-overfit", *overrides(rate, args.prompts, args.steps), options)
+              for rate in args.lr}
+    data = _data_settings(options).model_copy(update={"max_train_examples": args.prompts})
+    rows = list(step_datasets(data)[0])  # the prompts every run trained on
+    warm = scores(run / "sft" / "final", rows, options, args.samples)
+    runs = {rate: scores(model, rows, options, args.samples) for rate, model in models.items()}
     gains = {rate: {key: round(run[key] - warm[key], 4) for key in ("greedy", "sampled")} for rate, run in runs.items()}
     print()  # end the progress panel's last line
     print(json.dumps({"run": str(args.run), "seed": seed, "prompts": len(rows), "steps": args.steps,
