@@ -153,6 +153,23 @@ def test_validation_holds_out_whole_tasks_so_no_prompt_leaks(tmp_path):
     assert held_out_tasks(settings) == set(held_rows["instance_id"])  # the same tasks for every method
 
 
+def test_training_order_depends_on_the_seed_not_on_the_order_trajectories_were_collected_in(tmp_path):
+    # a parallel collection writes trajectories as they finish: the same ones, in another order
+    trajectories = [swe_trajectory(i, random.Random(i)) for i in range(12)]
+    rows = {}
+    for name, order in (("first", trajectories), ("reversed", trajectories[::-1])):
+        write_trajectories(tmp_path / f"{name}.jsonl", order)
+        build_step_dataset([tmp_path / f"{name}.jsonl"], tmp_path / name, StepOptions(include_unresolved=True))
+        settings = validate({"method": "srl", "model": {"path": "m"}, "output_dir": "o",
+                             "data": {"path": str(tmp_path / name), "validation_trajectories": 2}}).data
+        train_rows, held_rows = step_datasets(settings)
+        rows[name] = ([(r["trajectory_id"], r["expert_action"]) for r in train_rows],
+                      sorted(held_rows["trajectory_id"]))
+    assert rows["first"] == rows["reversed"]
+    steps = [step for _, step in rows["first"][0]]
+    assert steps != sorted(steps)  # still shuffled
+
+
 # --- dynamic sampling ------------------------------------------------------------------------------
 
 def constant_on_listing(completions, expert_action, **kwargs):

@@ -91,8 +91,12 @@ def held_out_tasks(settings: DataSettings) -> set[str]:
 
 
 def _split(table: datasets.Dataset, settings: DataSettings):
-    """(train, validation or None): held-out tasks apart, training rows shuffled, both capped."""
+    """(train, validation or None): held-out tasks apart, training rows shuffled, both capped. The rows are
+    first put in trajectory-id order (stable, so a trajectory's steps keep theirs): the split and the shuffle
+    then depend on the seed and the rows, not on the order the trajectories were collected in (a parallel
+    collection writes them as they finish)."""
     held = held_out_tasks(settings)
+    table = table.sort("trajectory_id")
     train = table.filter(lambda row: task_of(row) not in held).shuffle(seed=settings.shuffle_seed)
     if len(train) == 0:
         raise DataError(f"{settings.path}: no training example is left after holding out {len(held)} tasks")
