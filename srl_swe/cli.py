@@ -766,7 +766,7 @@ def quickstart(
     against as much more SFT, evaluated on held-out tasks."""
     from rich.table import Table
 
-    from srl_swe.quickstart import PHASES, QuickstartOptions, SetupError, run_quickstart
+    from srl_swe.quickstart import PHASES, QuickstartOptions, SetupError, run_quickstart, table_cells
     from srl_swe.train.config import ConfigError
     from srl_swe.train.data import DataError
 
@@ -784,13 +784,11 @@ def quickstart(
         bars.stop()
     table = Table(title=f"quickstart ({result['sandbox']} sandbox, seed {result['seed']}): "
                         f"{result['held_out_steps']} steps of {len(result['held_out_tasks'])} held-out tasks")
-    for column in ("model", "held-out step reward", "format errors", "exact match", "similarity per tool",
-                   "resolved"):
+    header, rows = table_cells(result)
+    for column in header:
         table.add_column(column)
-    for row in result["rows"]:
-        tools = ", ".join(f"{tool} {value:.2f}" for tool, value in row["by_tool"].items() if value is not None)
-        table.add_row(row["model"], f"{row['held_out_step_reward']:+.3f}", f"{100 * row['format_error_rate']:.0f}%",
-                      f"{100 * row['exact_match']:.0f}%", tools, f"{row['resolved']}/{row['tasks']}")
+    for row in rows:
+        table.add_row(*row)
     Console().print(table)
     console.print("seconds per phase: " + ", ".join(f"{name} {seconds:.0f}"
                                                      for name, seconds in result["phase_seconds"].items()))

@@ -28,13 +28,16 @@ def test_quickstart_runs_end_to_end_and_a_second_run_reuses_everything(docker_cl
     assert result["budget"]["coverage"] >= 0.95 and result["budget"]["max_new_tokens"] == options.max_new_tokens
     for row in result["rows"]:
         assert -1.0 <= row["held_out_step_reward"] <= 1.0 and 0.0 <= row["format_error_rate"] <= 1.0
+        assert -1.0 <= row["sampled_step_reward"] <= 1.0 and 0.0 <= row["sampled_format_error_rate"] <= 1.0
         assert 0.0 <= row["exact_match"] <= 1.0 and set(row["by_tool"]) <= {"bash", "str_replace_editor", "submit"}
         assert row["tasks"] == len(result["held_out_tasks"]) == 4 and 0 <= row["resolved"] <= 4
     # the more-SFT row trained as long as SRL did (its wall-clock limit), from the same warm start
     srl, more = (json.loads((tmp_path / "qs" / name / "result.json").read_text()) for name in ("srl", "sft_more"))
     assert more["start_model"] == srl["start_model"] and more["train_seconds"] >= srl["train_seconds"]
     table = (tmp_path / "qs" / "quickstart.md").read_text()
-    assert re.search(r"\| warm start \+ SRL \| [+-]\d\.\d{3} \| \d+% \| \d+% \| bash (\d\.\d\d|–).* \| \d/4 \|", table)
+    assert "sampled step reward / format errors (4 × T 0.7)" in table
+    assert re.search(r"\| warm start \+ SRL \| [+-]\d\.\d{3} \| \d+% \| [+-]\d\.\d{3} / \d+% \| \d+% \| "
+                     r"bash (\d\.\d\d|–).* \| \d/4 \|", table)
     samples = (tmp_path / "qs" / "samples.md").read_text()
     assert samples.count("**expert**") == options.samples_shown and "**warm start + more SFT** — reward" in samples
     assert (tmp_path / "qs" / "rewards.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
