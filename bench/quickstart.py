@@ -5,8 +5,8 @@ Seed 0 is the timed run: a first run in a fresh folder (images cached or built �
 rest from scratch; its seconds per phase are reported) and a second run in the same folder (everything
 reused). Targets: ≤ 300 s and ≤ 15 s on 2 CPU cores with Docker. Every other seed starts from a copy of
 seed 0's trajectories and step data (the oracle is deterministic) and trains its own tiny model from scratch.
-Reported per row of the table: each seed's held-out step reward (greedy, and sampled: the quickstart's
-``held_out_samples`` per step at SRL's temperature), the mean and the sample standard deviation, the
+Reported per row of the table: each seed's held-out step reward (greedy; with ``--held-out-samples N`` also
+sampled, N per step at SRL's temperature), the mean and the sample standard deviation, the
 format-error and exact-match rates; and SRL's gain over the warm start per seed, how many seeds it is positive
 in (target ≥ 4 of 5) and its mean (target ≥ +0.05) — the targets read on the greedy reward, the sampled gain
 given beside it. JSON on the last line.
@@ -27,10 +27,11 @@ import time
 from pathlib import Path
 
 
-def timed(out: Path, seed: int) -> float:
+def timed(out: Path, seed: int, samples: int) -> float:
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "srl_swe", "quickstart", "-o", str(out), "--seed", str(seed)],
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run([sys.executable, "-m", "srl_swe", "quickstart", "-o", str(out), "--seed", str(seed),
+                    "--held-out-samples", str(samples)], check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
     return time.perf_counter() - started
 
 
@@ -62,42 +63,46 @@ def spread(values: list[float]) -> dict:
             "per_seed": [round(v, 4) for v in values]}
 
 
-COLUMNS = ("held_out_step_reward", "format_error_rate", "sampled_step_reward", "sampled_format_error_rate",
-           "exact_match")
-
-
 def summary(results: list[dict]) -> dict:
     labels = [row["model"] for row in results[0]["rows"]]
+    sampled = results[0]["srl_sampled_gain"] is not None
+    columns = ["held_out_step_reward", "format_error_rate", "exact_match"]
+    columns += ["sampled_step_reward", "sampled_format_error_rate"] if sampled else []
     rows = {}
     for index, label in enumerate(labels):
         runs = [r["rows"][index] for r in results]
-        rows[label] = {key: spread([run[key] for run in runs]) for key in COLUMNS}
+        rows[label] = {key: spread([run[key] for run in runs]) for key in columns}
         rows[label]["resolved"] = [f"{run['resolved']}/{run['tasks']}" for run in runs]
     gains = [r["srl_gain"] for r in results]
     over_sft = [r["srl_minus_more_sft"] for r in results]
-    sampled = [r["srl_sampled_gain"] for r in results]
-    return {"rows": rows, "srl_gain": spread(gains), "srl_above_warm_start": sum(g > 0 for g in gains),
-            "srl_minus_more_sft": spread(over_sft), "srl_above_more_sft": sum(g > 0 for g in over_sft),
-            "srl_sampled_gain": spread(sampled), "srl_sampled_above_warm_start": sum(g > 0 for g in sampled)}
+    report = {"rows": rows, "srl_gain": spread(gains), "srl_above_warm_start": sum(g > 0 for g in gains),
+              "srl_minus_more_sft": spread(over_sft), "srl_above_more_sft": sum(g > 0 for g in over_sft)}
+    if sampled:
+        drawn = [r["srl_sampled_gain"] for r in results]
+        report |= {"srl_sampled_gain": spread(drawn), "srl_sampled_above_warm_start": sum(g > 0 for g in drawn)}
+    return report
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--out", type=Path, help="keep the runs here (default: a temporary folder)")
+    parser.add_argument("--held-out-samples", type=int, default=0,
+                        help="the quickstart's --held-out-samples, in every run (the timed one too: the time "
+                             "targets are for the default, 0)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = args.out or Path(tmp)
         cached = images_cached()
         first = root / "seed-0"
-        first_s = timed(first, 0)
+        first_s = timed(first, 0, args.held_out_samples)
         first_phases = json.loads((first / "quickstart.json").read_text())["phase_seconds"]
-        second_s = timed(first, 0)
+        second_s = timed(first, 0, args.held_out_samples)
         results = [json.loads((first / "quickstart.json").read_text())]
         for seed in range(1, args.seeds):
             out = root / f"seed-{seed}"
             seeded_copy(first, out)
-            timed(out, seed)
+            timed(out, seed, args.held_out_samples)
             results.append(json.loads((out / "quickstart.json").read_text()))
             print(f"seed {seed}: SRL gain {results[-1]['srl_gain']:+.3f}", file=sys.stderr)
     report = {"first_run_s": round(first_s, 1), "second_run_s": round(second_s, 1), "images_cached": cached,

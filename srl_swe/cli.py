@@ -761,6 +761,9 @@ def quickstart(
     model: Annotated[str | None, typer.Option(help="start from this model (a folder, e.g. from srl-swe init-model, "
                                                    "or a Hugging Face id) instead of the tiny model")] = None,
     seed: Annotated[int, typer.Option(help="seeds the tiny model's weights and every training stage")] = 0,
+    held_out_samples: Annotated[int, typer.Option(
+        min=0, help="also sample this many completions per held-out step at SRL's temperature: a sampled step "
+                    "reward beside the greedy one (0: greedy only)")] = 0,
 ) -> None:
     """The whole pipeline on this CPU machine in minutes: collect, steps, model, SFT warm start, then SRL
     against as much more SFT, evaluated on held-out tasks."""
@@ -773,7 +776,8 @@ def quickstart(
     if sandbox not in (None, "docker", "local"):
         raise typer.BadParameter("--sandbox: docker or local")
     bars = _PhaseBars(PHASES)
-    options = QuickstartOptions(out=out, sandbox=sandbox, workers=workers, model=model, seed=seed)
+    options = QuickstartOptions(out=out, sandbox=sandbox, workers=workers, model=model, seed=seed,
+                                held_out_samples=held_out_samples)
     try:
         result = run_quickstart(options, say=lambda text: console.print(f"[yellow]{text}[/yellow]"),
                                 phase=bars.phase, bar=bars.bar)

@@ -10,9 +10,9 @@ question users ask of it: is SRL better than simply more SFT?
 6. SRL from the warm start, with dynamic sampling → ``OUT/srl``;
 7. more SFT from the warm start for as long as SRL trained (its ``train_runtime``), at SRL's constant learning
    rate → ``OUT/sft_more``;
-8. held-out steps: the three models write the next action of every held-out step, greedily and
-   ``held_out_samples`` times at SRL's temperature, scored with the step reward (``srl_swe.eval.steps``) → the
-   table, and ``OUT/samples.md`` (expert beside each model's greedy action);
+8. held-out steps: the three models write the next action of every held-out step greedily (and, with
+   ``held_out_samples``, that many times at SRL's temperature), scored with the step reward
+   (``srl_swe.eval.steps``) → the table, and ``OUT/samples.md`` (expert beside each model's greedy action);
 9. agents: the three models as agents on the held-out bundled tasks in the sandbox, graded.
 
 The held-out tasks (``srl_swe.train.data.held_out_tasks``) are the same for every seed and seen by no
@@ -55,14 +55,14 @@ class QuickstartOptions:
     sft_steps: int = 500
     """Warm-start steps of 4 step examples each, learning rate 3e-3 decayed to 0 on a cosine (a constant rate
     left the final model's held-out format errors at 16–47% depending on the seed; ``bench/warmstart.py``).
-    400 steps left 26% over 5 seeds, 500 steps 19% (``bench/quickstart.py``), ~0.26 s a step on 2 cores."""
+    400 steps left 26% over 5 seeds, 500 steps 19–24% (``bench/quickstart.py``), ~0.23 s a step on 2 cores."""
     sft_data: str = "steps"
     """What the warm start and the more-SFT row train on (``sft.data``): the step examples — the same context
     the held-out steps, SRL and the agent see, so the format carries over to unseen tasks (the 2-layer model
     trained on whole trajectories, the paper's SFT, stayed at 84–100% held-out format errors) — or
     ``trajectories``."""
     srl_steps: int = 15
-    """SRL steps of 4 prompts × 4 rollouts each (~3.4 s each on 2 cores; the more-SFT row trains as long again)."""
+    """SRL steps of 4 prompts × 4 rollouts each (~2.5 s each on 2 cores; the more-SFT row trains as long again)."""
     agent_steps: int = 4
     max_new_tokens: int = 256
     """The completion budget (thinking + action) of SRL's rollouts, the held-out steps and the agents."""
@@ -76,11 +76,11 @@ class QuickstartOptions:
     """Sampling temperature of SRL's rollouts (the paper: 1.0, for 7B models; the 2-layer model's samples at
     1.0 are nearly all format errors). Held-out steps and agents decode greedily."""
     samples_shown: int = 8
-    held_out_samples: int = 4
-    """Completions per held-out step sampled at SRL's temperature for the sampled step reward, beside the greedy
-    one (as the paper reports avg@k beside greedy): the expected reward of the policy SRL optimises. One greedy
-    path of a 2-layer model turns on single tokens, so 15 training steps move it by ±0.2 either way; 0: greedy
-    only."""
+    held_out_samples: int = 0
+    """Completions per held-out step sampled at SRL's temperature for a sampled step reward beside the greedy one
+    (as the paper gives avg@k beside greedy): the expected reward of the policy SRL optimises, where one greedy
+    path of a 2-layer model turns on single tokens. 0 (the default): greedy only — 4 samples cost 26 s of the
+    first run's 300."""
 
 
 class SetupError(RuntimeError):
@@ -297,12 +297,14 @@ def _final_model(options: QuickstartOptions, folder: str) -> Path:
 
 def _score_rows(options: QuickstartOptions, bar: Bar) -> dict:
     """Each row's held-out step scores, greedy, with the sampled ones under ``sampled`` (reused from
-    ``OUT/scores.json`` when the models are unchanged)."""
+    ``OUT/scores.json`` when it holds as many samples per step as asked for)."""
     from srl_swe.eval.steps import score_steps
 
     cache = options.out / "scores.json"
     if cache.exists():
-        return json.loads(cache.read_text())
+        cached = json.loads(cache.read_text())
+        if all(entry.get("sampled", {}).get("samples", 0) == options.held_out_samples for entry in cached.values()):
+            return cached
     examples = held_out_examples(options)
     scores = {}
     for label, folder in ROWS:
@@ -313,7 +315,8 @@ def _score_rows(options: QuickstartOptions, bar: Bar) -> dict:
         if options.held_out_samples:
             sampled = score_steps(model, examples, options.max_new_tokens, temperature=options.temperature,
                                   samples=options.held_out_samples, seed=options.seed, on_batch=advance)
-            scores[folder]["sampled"] = {key: getattr(sampled, key) for key in ("reward", "format_error_rate")}
+            scores[folder]["sampled"] = {"reward": sampled.reward, "format_error_rate": sampled.format_error_rate,
+                                         "samples": options.held_out_samples}
     _write_json(cache, scores)
     return scores
 
@@ -358,7 +361,7 @@ def _finish(options: QuickstartOptions, kind: str, budget: dict, scores: dict, r
     rows = []
     for label, folder in ROWS:
         score = scores[folder]
-        sampled = score.get("sampled", {})
+        sampled = score.get("sampled", {})  # only with held_out_samples
         rows.append({"model": label, "held_out_step_reward": score["reward"],
                      "format_error_rate": score["format_error_rate"], "exact_match": score["exact_match"],
                      "sampled_step_reward": sampled.get("reward"),
@@ -402,18 +405,21 @@ def _write_text(path: Path, text: str) -> None:
 
 def table_cells(result: dict) -> tuple[list[str], list[list[str]]]:
     """The result table as text: its header and one row per model, per-tool similarity in one column; greedy
-    decoding but for the sampled column (``held_out_samples`` per step at ``temperature``; – when none)."""
-    header = ["model", "held-out step reward", "format errors",
-              f"sampled step reward / format errors ({result['held_out_samples']} × T {result['temperature']})",
-              "exact match", "similarity per tool", "resolved"]
+    decoding, and a sampled column when the run sampled (``held_out_samples`` per step at ``temperature``)."""
+    sampled = bool(result["held_out_samples"]) and result["rows"][0]["sampled_step_reward"] is not None
+    header = ["model", "held-out step reward", "format errors", "exact match", "similarity per tool", "resolved"]
+    if sampled:
+        header.insert(3, f"sampled step reward / format errors ({result['held_out_samples']} × T "
+                         f"{result['temperature']})")
     rows = []
     for row in result["rows"]:
         tools = ", ".join(f"{tool} {value:.2f}" if value is not None else f"{tool} –"
                           for tool, value in row["by_tool"].items())
-        drawn = ("–" if row["sampled_step_reward"] is None else
-                 f"{row['sampled_step_reward']:+.3f} / {100 * row['sampled_format_error_rate']:.0f}%")
-        rows.append([row["model"], f"{row['held_out_step_reward']:+.3f}", f"{100 * row['format_error_rate']:.0f}%",
-                     drawn, f"{100 * row['exact_match']:.0f}%", tools, f"{row['resolved']}/{row['tasks']}"])
+        cells = [row["model"], f"{row['held_out_step_reward']:+.3f}", f"{100 * row['format_error_rate']:.0f}%",
+                 f"{100 * row['exact_match']:.0f}%", tools, f"{row['resolved']}/{row['tasks']}"]
+        if sampled:
+            cells.insert(3, f"{row['sampled_step_reward']:+.3f} / {100 * row['sampled_format_error_rate']:.0f}%")
+        rows.append(cells)
     return header, rows
 
 
