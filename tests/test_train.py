@@ -166,8 +166,8 @@ def test_training_order_depends_on_the_seed_not_on_the_order_trajectories_were_c
         rows[name] = ([(r["trajectory_id"], r["expert_action"]) for r in train_rows],
                       sorted(held_rows["trajectory_id"]))
     assert rows["first"] == rows["reversed"]
-    steps = [step for _, step in rows["first"][0]]
-    assert steps != sorted(steps)  # still shuffled
+    actions = [action for _, action in rows["first"][0]]
+    assert actions != sorted(actions)  # still shuffled
 
 
 # --- dynamic sampling ------------------------------------------------------------------------------
