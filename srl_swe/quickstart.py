@@ -261,8 +261,8 @@ def _config(options: QuickstartOptions, method: str, model: str, folder: str | P
     from srl_swe.train.config import validate
 
     # One SFT sequence, or one group of rollouts of the same prompt, per forward pass: no padding, and without
-    # a mask attention takes PyTorch's causal kernel — the same loss, in 0.6× the time of 4 padded sequences
-    # (bench/quickstart.py's phase seconds).
+    # a mask attention takes PyTorch's causal kernel — the same loss; bench/quickstart.py's warm-start phase
+    # went from 151–157 s with 4 padded sequences a pass to 110–114 s.
     grpo = {"learning_rate": options.srl_learning_rate, "temperature": options.temperature, "batch_size": 4,
             "num_generations": 4, "per_device_batch_size": 4,
             "max_steps": options.srl_steps, "max_completion_length": options.max_new_tokens,
@@ -406,7 +406,7 @@ def _write_text(path: Path, text: str) -> None:
 def table_cells(result: dict) -> tuple[list[str], list[list[str]]]:
     """The result table as text: its header and one row per model, per-tool similarity in one column; greedy
     decoding, and a sampled column when the run sampled (``held_out_samples`` per step at ``temperature``)."""
-    sampled = bool(result["held_out_samples"]) and result["rows"][0]["sampled_step_reward"] is not None
+    sampled = result["rows"][0]["sampled_step_reward"] is not None
     header = ["model", "held-out step reward", "format errors", "exact match", "similarity per tool", "resolved"]
     if sampled:
         header.insert(3, f"sampled step reward / format errors ({result['held_out_samples']} × T "
