@@ -26,7 +26,7 @@ from srl_swe.train.callbacks import CONFIG_FILE
 from srl_swe.train.config import ConfigError, load_config, validate
 from srl_swe.train.data import DataError, held_out_ids, held_out_tasks, step_datasets
 from srl_swe.train.run import _build, train
-from srl_swe.train.sampling import DynamicSampling
+from srl_swe.train.sampling import DynamicSampling, flat_topped_up
 from srl_swe.train.tiny_model import init_tiny_model
 from srl_swe.trajectory import Provenance, Step, SweTask, Trajectory, write_trajectories
 
@@ -178,30 +178,48 @@ def constant_on_listing(completions, expert_action, **kwargs):
             for completion, expert in zip(completions, expert_action, strict=True)]
 
 
-def grpo_with(sampler_enabled: bool, root: Path, model: Path, tmp_path: Path):
+def grpo_with(sampler_enabled: bool, root: Path, model: Path, tmp_path: Path, epsilon: float = 1e-4,
+              max_rounds: int = 8):
+    """(the logged steps, the trained model) of 3 GRPO steps with ``DynamicSampling`` as the quickstart wires it."""
     from trl import GRPOConfig, GRPOTrainer
 
     rows = datasets.load_dataset("parquet", data_files=str(root / "swe" / "steps.parquet"), split="train")
     rows = rows.filter(lambda row: row["step"] in (1, 2))  # half `ls /testbed` (constant), half `cat`
-    sampler = DynamicSampling(rows, constant_on_listing, epsilon=1e-4, max_rounds=8, enabled=sampler_enabled)
+    sampler = DynamicSampling(rows, constant_on_listing, epsilon=epsilon, max_rounds=max_rounds,
+                              enabled=sampler_enabled)
     args = GRPOConfig(output_dir=str(tmp_path), use_cpu=True, bf16=False, per_device_train_batch_size=16,
                       num_generations=4, max_completion_length=16, max_steps=3, report_to="none",
                       save_strategy="no", logging_steps=1, disable_tqdm=True, seed=1)
-    trainer = GRPOTrainer(model=str(model), reward_funcs=[constant_on_listing], args=args, train_dataset=rows,
-                          rollout_func=sampler)
+    trainer = GRPOTrainer(model=str(model), reward_funcs=[flat_topped_up(constant_on_listing)], args=args,
+                          train_dataset=rows, rollout_func=sampler)
     trainer.train()
-    return [entry for entry in trainer.state.log_history if "reward" in entry]
+    return [entry for entry in trainer.state.log_history if "reward" in entry], trainer.model
 
 
 def test_dynamic_sampling_drops_constant_groups_and_refills(workspace, tmp_path):
     root, model = workspace
-    logs = grpo_with(True, root, model, tmp_path / "ds")
+    logs, _ = grpo_with(True, root, model, tmp_path / "ds")
     assert all(entry["frac_reward_zero_std"] == 0 for entry in logs)  # every group trained on carries signal
     assert all(entry["dynamic_sampling/topped_up"] == 0 for entry in logs)
     assert statistics.mean(entry["dynamic_sampling/kept_fraction"] for entry in logs) < 1
     assert statistics.mean(entry["dynamic_sampling/generation_ratio"] for entry in logs) > 1
-    ablation = grpo_with(False, root, model, tmp_path / "plain")
+    ablation, _ = grpo_with(False, root, model, tmp_path / "plain")
     assert statistics.mean(entry["frac_reward_zero_std"] for entry in ablation) > 0
+
+
+def test_groups_topped_up_below_epsilon_carry_no_advantage(workspace, tmp_path):
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    root, model = workspace
+    # every group's std (rewards of 0.5, or completion lengths / 100) is below 10: all dropped, all topped up
+    logs, trained = grpo_with(True, root, model, tmp_path / "flat", epsilon=10, max_rounds=1)
+    assert [entry["dynamic_sampling/topped_up"] for entry in logs] == [4.0] * 3
+    assert all(entry["frac_reward_zero_std"] == 1 for entry in logs)  # TRL saw flat groups: advantage 0
+    assert any(entry["reward"] != 0.5 for entry in logs)  # the logged reward is still the groups' mean
+    start = AutoModelForCausalLM.from_pretrained(model)
+    for (name, before), after in zip(start.named_parameters(), trained.parameters(), strict=True):
+        assert torch.equal(before, after.detach().cpu()), name  # nothing learned from noise
 
 
 # --- methods ---------------------------------------------------------------------------------------

@@ -10,7 +10,10 @@ full. ``DynamicSampling`` does exactly that inside TRL's rollout hook:
    exceeds ``epsilon`` (with 0/1 rewards and ``epsilon`` 0 this is DAPO's 0 < #correct < G);
 3. replace the dropped groups with prompts drawn at random from the training set, generate and score
    again, for at most ``max_rounds`` rounds; if the batch is still short it is topped up with dropped
-   groups (advantage 0, as plain GRPO would have had) and the shortfall is logged.
+   groups and the shortfall is logged. A topped-up group carries no signal: ``flat_topped_up`` (wrapped
+   around the reward TRL is given) scores each of its rollouts with the group's mean, so its advantage is 0.
+   Without that TRL would divide the group's differences, however small (std up to ``epsilon``), by their
+   std and train on them as on any other group.
 
 The kept groups go back to TRL as token ids, with each one's dataset columns (``expert_action`` …) as
 extra fields, which TRL hands to the reward functions in place of the original rows'. TRL still lists
@@ -37,6 +40,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 RewardFn = Callable[..., list[float]]
+FLAT = "dynamic_sampling_flat_reward"
+"""The extra rollout field holding a topped-up group's mean reward (None for a kept group's rollouts)."""
 _log = logging.getLogger(__name__)
 
 
@@ -48,6 +53,18 @@ def prompt_key(prompt: Any) -> str:
 def group_is_informative(rewards: Sequence[float], epsilon: float) -> bool:
     """The paper's rule: population std of the group's rewards > ``epsilon``."""
     return statistics.pstdev(rewards) > epsilon
+
+
+def flat_topped_up(reward: RewardFn) -> RewardFn:
+    """``reward``, except that a topped-up group's rollouts (``FLAT`` set) all score the group's mean."""
+
+    def scored(completions, **kwargs) -> list[float]:
+        values = reward(completions=completions, **kwargs)
+        flat = kwargs.get(FLAT) or [None] * len(values)
+        return [value if mean is None else mean for value, mean in zip(values, flat, strict=True)]
+
+    scored.__name__ = getattr(reward, "__name__", "reward")
+    return scored
 
 
 class DynamicSampling:
@@ -96,6 +113,8 @@ class DynamicSampling:
                 break
             rows = [self.rows[i] for i in self._draw(trainer, shortfall)]
         topped_up = max(0, wanted - len(kept))
+        for group in dropped[:topped_up]:
+            group["flat"] = statistics.fmean(group["rewards"])
         groups = (kept + dropped[:topped_up])[:wanted]
         _log.info("dynamic sampling, process %d: %d round(s), %d of %d groups informative in the first round, "
                   "%d topped up", trainer.accelerator.process_index, rounds, first_round_kept, wanted, topped_up)
@@ -155,13 +174,14 @@ def _global_max(trainer, value: int) -> int:
 
 def _as_rollout(groups: list[dict]) -> dict[str, list]:
     """The rollout_func result: ids per completion plus every dataset column as an extra field."""
-    out: dict[str, list] = {"prompt_ids": [], "completion_ids": [], "logprobs": []}
+    out: dict[str, list] = {"prompt_ids": [], "completion_ids": [], "logprobs": [], FLAT: []}
     columns = [key for key in groups[0]["row"] if key != "prompt"]
     out.update({key: [] for key in columns})
     for group in groups:
         out["prompt_ids"] += group["prompt_ids"]
         out["completion_ids"] += group["completion_ids"]
         out["logprobs"] += group["logprobs"] or [None] * len(group["completion_ids"])
+        out[FLAT] += [group.get("flat")] * len(group["completion_ids"])
         for key in columns:
             out[key] += [group["row"][key]] * len(group["completion_ids"])
     if all(lp is None for lp in out["logprobs"]):
