@@ -7,13 +7,13 @@ question users ask of it: is SRL better than simply more SFT?
 4. model: the offline tiny model, its tokenizer trained on those steps → ``OUT/model`` (or ``--model``: a
    folder or Hugging Face id); the completion budget is checked against the held-out expert completions;
 5. warm start: SFT on the training step examples, so the model writes the format → ``OUT/sft``;
-6. SRL from the warm start, with dynamic sampling → ``OUT/srl``;
-7. more SFT from the warm start for as long as SRL trained (its ``train_runtime``), at SRL's constant learning
-   rate → ``OUT/sft_more``;
-8. held-out steps: the three models write the next action of every held-out step greedily (and, with
+6. SRL from the warm start, with dynamic sampling → ``OUT/srl``, and beside it (another process, one CPU thread
+   each) more SFT from the warm start until it has trained as long as SRL did (SRL's ``train_runtime``), at SRL's
+   constant learning rate → ``OUT/sft_more``;
+7. held-out steps: the three models write the next action of every held-out step greedily (and, with
    ``held_out_samples``, that many times at SRL's temperature), scored with the step reward
    (``srl_swe.eval.steps``) → the table, and ``OUT/samples.md`` (expert beside each model's greedy action);
-9. agents: the three models as agents on the held-out bundled tasks in the sandbox, graded.
+8. agents: the three models as agents on the held-out bundled tasks in the sandbox, graded.
 
 The held-out tasks (``srl_swe.train.data.held_out_tasks``) are the same for every seed and seen by no
 training stage. Every phase reuses what a previous run left in ``OUT``. The result is written to
@@ -23,9 +23,11 @@ training stage. Every phase reuses what a previous run left in ``OUT``. The resu
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +35,7 @@ from srl_swe.resources import sandboxes_dir
 
 SANDBOXES = sandboxes_dir()
 MIN_FREE_GB = 2.0
-PHASES = ("sandboxes", "collect", "steps", "model", "warm start", "srl", "more sft", "held-out steps", "agents")
+PHASES = ("sandboxes", "collect", "steps", "model", "warm start", "srl + more sft", "held-out steps", "agents")
 ROWS = (("warm start (SFT)", "sft"), ("warm start + more SFT", "sft_more"), ("warm start + SRL", "srl"))
 """(row label, the stage folder in OUT) of the table, in order."""
 MIN_COVERAGE = 0.95
@@ -52,17 +54,23 @@ class QuickstartOptions:
     layers: int = 2
     workers: int = 4
     held_out: int = 4
-    sft_steps: int = 500
+    sft_steps: int = 600
     """Warm-start steps of 4 step examples each, learning rate 3e-3 decayed to 0 on a cosine (a constant rate
     left the final model's held-out format errors at 16–47% depending on the seed; ``bench/warmstart.py``).
-    400 steps left 26% over 5 seeds, 500 steps 19–24% (``bench/quickstart.py``), ~0.23 s a step on 2 cores."""
+    Held-out format errors over 5 seeds: 26% after 400 steps, 24% after 500, 17% after 600; 0.23–0.27 s a step
+    on 2 cores."""
     sft_data: str = "steps"
     """What the warm start and the more-SFT row train on (``sft.data``): the step examples — the same context
     the held-out steps, SRL and the agent see, so the format carries over to unseen tasks (the 2-layer model
     trained on whole trajectories, the paper's SFT, stayed at 84–100% held-out format errors) — or
     ``trajectories``."""
     srl_steps: int = 15
-    """SRL steps of 4 prompts × 4 rollouts each (~2.5 s each on 2 cores; the more-SFT row trains as long again)."""
+    """SRL steps of 4 prompts × 4 rollouts each (~5 s each on one core beside the more-SFT row)."""
+    srl_epsilon: float = 0.1
+    """Dynamic sampling's threshold: a group of rollouts trains only when its rewards' std exceeds this (the paper
+    does not give its value). At 1e-4 a group whose actions differ by a character (std 0.01) trained like one
+    with a format error, its differences divided by their std: over 5 seeds SRL's held-out gain was −0.36 to
+    +0.15; at 0.1, −0.01 to +0.16 (``bench/srl_settings.py``)."""
     agent_steps: int = 4
     max_new_tokens: int = 256
     """The completion budget (thinking + action) of SRL's rollouts, the held-out steps and the agents."""
@@ -155,10 +163,8 @@ def run_quickstart(options: QuickstartOptions, say: Callable[[str], None] = prin
     say(budget["message"])
     phase("warm start")
     warm = _train(options, "sft", "sft", start)
-    phase("srl")
-    srl = _train(options, "srl", "srl", str(warm.final_model))
-    phase("more sft")
-    _train(options, "sft", "sft_more", str(warm.final_model), wall_seconds=srl.train_seconds)
+    phase("srl + more sft")
+    srl = _srl_and_more_sft(options, str(warm.final_model))
     phase("held-out steps")
     scores = _score_rows(options, bar)
     phase("agents")
@@ -257,21 +263,24 @@ def check_budget(options: QuickstartOptions, model: str) -> dict:
 
 def _config(options: QuickstartOptions, method: str, model: str, folder: str | Path, wall_seconds: float | None):
     """The quickstart's training config of one stage, written to ``OUT/folder`` (an absolute ``folder``: there, as
-    the benchmarks train elsewhere); ``wall_seconds``: the more-SFT row, as long as SRL trained."""
+    the benchmarks train elsewhere); ``wall_seconds``: the more-SFT row, as long as SRL trained (``math.inf``:
+    until a ``WallClockLimit`` callback says, see ``_srl_and_more_sft``)."""
     from srl_swe.train.config import validate
 
     # One SFT sequence, or one group of rollouts of the same prompt, per forward pass: no padding, and without
     # a mask attention takes PyTorch's causal kernel — the same loss; bench/quickstart.py's warm-start phase
     # went from 151–157 s with 4 padded sequences a pass to 110–114 s.
     grpo = {"learning_rate": options.srl_learning_rate, "temperature": options.temperature, "batch_size": 4,
+            "epsilon": options.srl_epsilon,
             "num_generations": 4, "per_device_batch_size": 4,
             "max_steps": options.srl_steps, "max_completion_length": options.max_new_tokens,
             "num_generations_eval": 4, "max_sampling_rounds": 2}
     sft = {"learning_rate": 3e-3, "batch_size": 4, "per_device_batch_size": 1, "max_steps": options.sft_steps,
            "lr_scheduler_type": "cosine", "warmup_ratio": 0.0, "max_length": 1536, "data": options.sft_data}
     if wall_seconds is not None:  # as long as SRL trained, however many steps that is, at SRL's rate
-        sft |= {"max_steps": 100_000, "max_wall_seconds": max(wall_seconds, 1.0), "lr_scheduler_type": "constant",
-                "learning_rate": options.srl_learning_rate}
+        sft |= {"max_steps": 100_000, "lr_scheduler_type": "constant", "learning_rate": options.srl_learning_rate}
+        if math.isfinite(wall_seconds):
+            sft["max_wall_seconds"] = max(wall_seconds, 1.0)
     return validate({
         "method": method, "model": {"path": model}, "use_cpu": True, "output_dir": str(options.out / folder),
         "seed": options.seed, "data": {"path": str(options.out / "steps"), "validation_trajectories": options.held_out},
@@ -279,14 +288,77 @@ def _config(options: QuickstartOptions, method: str, model: str, folder: str | P
     }, "quickstart")
 
 
-def _train(options: QuickstartOptions, method: str, folder: str, model: str, wall_seconds: float | None = None):
+def _train(options: QuickstartOptions, method: str, folder: str, model: str, wall_seconds: float | None = None,
+           callbacks: list | None = None):
     from srl_swe.train.run import finished_stage, train
 
     done = finished_stage(options.out / folder)
     if done is not None:
         return done
     config = _config(options, method, model, folder, wall_seconds)
-    return train(config, resume=any((options.out / folder).glob("checkpoint-*")))[0]
+    return train(config, resume=any((options.out / folder).glob("checkpoint-*")), callbacks=callbacks)[0]
+
+
+def _srl_and_more_sft(options: QuickstartOptions, warm: str):
+    """SRL's stage result, with the more-SFT row trained beside it: another process, one CPU thread each, the
+    more-SFT row training until it has trained as long as SRL did — the same wall time, on the same machine at
+    the same moment. On 2 cores that is a third faster than one after the other (a step of SRL takes 5.0 s on one
+    thread beside the more-SFT row, 3.9 s on two alone; of SFT 0.37 s and 0.25 s). Its output goes to
+    ``OUT/sft_more/train.log``. A run that finds SRL done trains the row alone, for SRL's ``train_runtime``."""
+    import multiprocessing
+
+    from srl_swe.train.run import finished_stage
+
+    srl = finished_stage(options.out / "srl")
+    if srl is not None:
+        _train(options, "sft", "sft_more", warm, wall_seconds=srl.train_seconds)
+        return srl
+    spawn = multiprocessing.get_context("spawn")  # not fork: the parent's OpenMP threads do not survive a fork
+    limit = spawn.Value("d", math.inf)
+    (options.out / "sft_more").mkdir(parents=True, exist_ok=True)
+    beside = spawn.Process(target=_more_sft_beside, args=(options, warm, limit), name="more SFT")
+    beside.start()
+    try:
+        with _torch_threads(1):
+            srl = _train(options, "srl", "srl", warm)
+        limit.value = srl.train_seconds
+    finally:
+        if srl is None:  # SRL failed: the row must not finish as if it had trained as long
+            beside.kill()
+        beside.join()
+    if beside.exitcode != 0:
+        raise SetupError(f"the more-SFT row failed (exit status {beside.exitcode}): "
+                         f"see {options.out / 'sft_more' / 'train.log'}")
+    return srl
+
+
+def _more_sft_beside(options: QuickstartOptions, warm: str, limit) -> None:
+    """The more-SFT row, in a process of its own on one thread, until it has trained ``limit.value`` seconds."""
+    import os
+    import sys
+
+    import torch
+
+    from srl_swe.train.callbacks import WallClockLimit
+
+    log = open(options.out / "sft_more" / "train.log", "a")  # noqa: SIM115 - open for the process's lifetime
+    os.dup2(log.fileno(), 1)
+    os.dup2(log.fileno(), 2)
+    sys.stdout = sys.stderr = log
+    torch.set_num_threads(1)
+    _train(options, "sft", "sft_more", warm, wall_seconds=math.inf, callbacks=[WallClockLimit(lambda: limit.value)])
+
+
+@contextmanager
+def _torch_threads(count: int):
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _final_model(options: QuickstartOptions, folder: str) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 import shlex
 from pathlib import Path
@@ -79,6 +80,8 @@ def test_warm_start_decays_its_rate_and_more_sft_continues_at_srls_rate(tmp_path
         ("cosine", 3e-3, 7, None)
     assert (more.lr_scheduler_type, more.learning_rate, more.max_wall_seconds) == ("constant", 2e-4, 12.5)
     assert more.max_steps > 1000  # bounded by SRL's time, not by a step count
+    beside = quickstart._config(options, "sft", "sft/final", "sft_more", math.inf).sft  # stopped by a callback
+    assert (beside.lr_scheduler_type, beside.learning_rate, beside.max_wall_seconds) == ("constant", 2e-4, None)
 
 
 def test_no_stage_spends_its_time_validating(tmp_path):

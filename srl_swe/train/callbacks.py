@@ -6,6 +6,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from transformers import TrainerCallback
@@ -69,10 +70,12 @@ def _any_rank(flag: bool) -> bool:
 
 class WallClockLimit(TrainerCallback):
     """Ends training after the optimizer step at which ``seconds`` of training have passed (counted from
-    the first step's start, so model loading and data preparation do not count; evaluation does)."""
+    the first step's start, so model loading and data preparation do not count; evaluation does).
+    ``seconds`` may be a function, read at every step end: a limit known only while training runs (the
+    quickstart's more-SFT row, training beside SRL until it has trained as long as SRL did)."""
 
-    def __init__(self, seconds: float):
-        self.seconds = seconds
+    def __init__(self, seconds: float | Callable[[], float]):
+        self.seconds = seconds if callable(seconds) else lambda: seconds
         self.started: float | None = None
 
     def on_train_begin(self, args, state, control, **kwargs):
@@ -80,7 +83,7 @@ class WallClockLimit(TrainerCallback):
         return control
 
     def on_step_end(self, args, state, control, **kwargs):
-        if _any_rank(time.monotonic() - (self.started or time.monotonic()) >= self.seconds):
+        if _any_rank(time.monotonic() - (self.started or time.monotonic()) >= self.seconds()):
             control.should_training_stop = True
         return control
 
