@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -302,9 +303,9 @@ def _train(options: QuickstartOptions, method: str, folder: str, model: str, wal
 def _srl_and_more_sft(options: QuickstartOptions, warm: str):
     """SRL's stage result, with the more-SFT row trained beside it: another process, one CPU thread each, the
     more-SFT row training until it has trained as long as SRL did — the same wall time, on the same machine at
-    the same moment. On 2 cores that is a third faster than one after the other (a step of SRL takes 5.0 s on one
-    thread beside the more-SFT row, 3.9 s on two alone; of SFT 0.37 s and 0.25 s). Its output goes to
-    ``OUT/sft_more/train.log``. A run that finds SRL done trains the row alone, for SRL's ``train_runtime``."""
+    the same moment. On 2 cores the two took 92–98 s instead of 104–126 s one after the other (a step of SRL takes
+    5.0–5.5 s on one thread beside the more-SFT row, 3.9 s on two alone; of SFT 0.37 s and 0.25 s). Its output goes
+    to ``OUT/sft_more/train.log``. A run that finds SRL done trains the row alone, for SRL's ``train_runtime``."""
     import multiprocessing
 
     from srl_swe.train.run import finished_stage
@@ -316,7 +317,7 @@ def _srl_and_more_sft(options: QuickstartOptions, warm: str):
     spawn = multiprocessing.get_context("spawn")  # not fork: the parent's OpenMP threads do not survive a fork
     limit = spawn.Value("d", math.inf)
     (options.out / "sft_more").mkdir(parents=True, exist_ok=True)
-    beside = spawn.Process(target=_more_sft_beside, args=(options, warm, limit), name="more SFT")
+    beside = spawn.Process(target=_more_sft_beside, args=(options, warm, limit, os.getpid()), name="more SFT")
     beside.start()
     try:
         with _torch_threads(1):
@@ -332,21 +333,26 @@ def _srl_and_more_sft(options: QuickstartOptions, warm: str):
     return srl
 
 
-def _more_sft_beside(options: QuickstartOptions, warm: str, limit) -> None:
-    """The more-SFT row, in a process of its own on one thread, until it has trained ``limit.value`` seconds."""
-    import os
+def _more_sft_beside(options: QuickstartOptions, warm: str, limit, parent: int) -> None:
+    """The more-SFT row, in a process of its own on one thread, until it has trained ``limit.value`` seconds; it
+    exits without saving when the quickstart's process (``parent``) is gone, leaving no row that looks finished."""
     import sys
 
     import torch
 
     from srl_swe.train.callbacks import WallClockLimit
 
+    def seconds() -> float:
+        if os.getppid() != parent:
+            os._exit(1)
+        return limit.value
+
     log = open(options.out / "sft_more" / "train.log", "a")  # noqa: SIM115 - open for the process's lifetime
     os.dup2(log.fileno(), 1)
     os.dup2(log.fileno(), 2)
     sys.stdout = sys.stderr = log
     torch.set_num_threads(1)
-    _train(options, "sft", "sft_more", warm, wall_seconds=math.inf, callbacks=[WallClockLimit(lambda: limit.value)])
+    _train(options, "sft", "sft_more", warm, wall_seconds=math.inf, callbacks=[WallClockLimit(seconds)])
 
 
 @contextmanager
