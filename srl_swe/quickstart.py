@@ -336,8 +336,6 @@ def _srl_and_more_sft(options: QuickstartOptions, warm: str):
 def _more_sft_beside(options: QuickstartOptions, warm: str, limit, parent: int) -> None:
     """The more-SFT row, in a process of its own on one thread, until it has trained ``limit.value`` seconds; it
     exits without saving when the quickstart's process (``parent``) is gone, leaving no row that looks finished."""
-    import sys
-
     import torch
 
     from srl_swe.train.callbacks import WallClockLimit
@@ -350,7 +348,6 @@ def _more_sft_beside(options: QuickstartOptions, warm: str, limit, parent: int) 
     log = open(options.out / "sft_more" / "train.log", "a")  # noqa: SIM115 - open for the process's lifetime
     os.dup2(log.fileno(), 1)
     os.dup2(log.fileno(), 2)
-    sys.stdout = sys.stderr = log
     torch.set_num_threads(1)
     _train(options, "sft", "sft_more", warm, wall_seconds=math.inf, callbacks=[WallClockLimit(seconds)])
 

@@ -26,7 +26,7 @@ from srl_swe.train.callbacks import CONFIG_FILE
 from srl_swe.train.config import ConfigError, load_config, validate
 from srl_swe.train.data import DataError, held_out_ids, held_out_tasks, step_datasets
 from srl_swe.train.run import _build, train
-from srl_swe.train.sampling import DynamicSampling, flat_topped_up
+from srl_swe.train.sampling import DynamicSampling
 from srl_swe.train.tiny_model import init_tiny_model
 from srl_swe.trajectory import Provenance, Step, SweTask, Trajectory, write_trajectories
 
@@ -190,7 +190,7 @@ def grpo_with(sampler_enabled: bool, root: Path, model: Path, tmp_path: Path, ep
     args = GRPOConfig(output_dir=str(tmp_path), use_cpu=True, bf16=False, per_device_train_batch_size=16,
                       num_generations=4, max_completion_length=16, max_steps=3, report_to="none",
                       save_strategy="no", logging_steps=1, disable_tqdm=True, seed=1)
-    trainer = GRPOTrainer(model=str(model), reward_funcs=[flat_topped_up(constant_on_listing)], args=args,
+    trainer = GRPOTrainer(model=str(model), reward_funcs=[sampler.trainer_reward()], args=args,
                           train_dataset=rows, rollout_func=sampler)
     trainer.train()
     return [entry for entry in trainer.state.log_history if "reward" in entry], trainer.model

@@ -241,7 +241,7 @@ def _grpo_setup(config: TrainConfig, method: str, model: str, out: Path, budget:
     from trl import GRPOConfig, GRPOTrainer
 
     from srl_swe.train.metrics import training_reward
-    from srl_swe.train.sampling import DynamicSampling, flat_topped_up
+    from srl_swe.train.sampling import DynamicSampling
 
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")  # rollout_func is "experimental" in TRL 1.16
     if method == "srl":
@@ -266,7 +266,7 @@ def _grpo_setup(config: TrainConfig, method: str, model: str, out: Path, budget:
     )
     sampler = DynamicSampling(train_set, reward, settings.epsilon, settings.max_sampling_rounds,
                               enabled=settings.dynamic_sampling, seed=config.seed)
-    return GRPOTrainer, dict(reward_funcs=[flat_topped_up(reward)], args=args, train_dataset=train_set,
+    return GRPOTrainer, dict(reward_funcs=[sampler.trainer_reward()], args=args, train_dataset=train_set,
                              eval_dataset=validation, rollout_func=sampler)
 
 

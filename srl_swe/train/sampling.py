@@ -10,8 +10,8 @@ full. ``DynamicSampling`` does exactly that inside TRL's rollout hook:
    exceeds ``epsilon`` (with 0/1 rewards and ``epsilon`` 0 this is DAPO's 0 < #correct < G);
 3. replace the dropped groups with prompts drawn at random from the training set, generate and score
    again, for at most ``max_rounds`` rounds; if the batch is still short it is topped up with dropped
-   groups and the shortfall is logged. A topped-up group carries no signal: ``flat_topped_up`` (wrapped
-   around the reward TRL is given) scores each of its rollouts with the group's mean, so its advantage is 0.
+   groups and the shortfall is logged. A topped-up group carries no signal: ``trainer_reward`` (the reward
+   to give TRL) scores each of its rollouts with the group's mean, so its advantage is 0.
    Without that TRL would divide the group's differences, however small (std up to ``epsilon``), by their
    std and train on them as on any other group.
 
@@ -55,18 +55,6 @@ def group_is_informative(rewards: Sequence[float], epsilon: float) -> bool:
     return statistics.pstdev(rewards) > epsilon
 
 
-def flat_topped_up(reward: RewardFn) -> RewardFn:
-    """``reward``, except that a topped-up group's rollouts (``FLAT`` set) all score the group's mean."""
-
-    def scored(completions, **kwargs) -> list[float]:
-        values = reward(completions=completions, **kwargs)
-        flat = kwargs.get(FLAT) or [None] * len(values)
-        return [value if mean is None else mean for value, mean in zip(values, flat, strict=True)]
-
-    scored.__name__ = getattr(reward, "__name__", "reward")
-    return scored
-
-
 class DynamicSampling:
     """A TRL ``rollout_func`` (see the module docstring). ``rows`` is the training dataset."""
 
@@ -82,6 +70,19 @@ class DynamicSampling:
         self._index: dict[str, list[int]] = {}
         for i, prompt in enumerate(_prompts(rows)):
             self._index.setdefault(prompt_key(prompt), []).append(i)
+
+    def trainer_reward(self) -> RewardFn:
+        """The reward to give TRL with this sampler: the sampler's, except that a topped-up group's rollouts
+        (``FLAT`` set) all score the group's mean."""
+        reward = self.reward
+
+        def scored(completions, **kwargs) -> list[float]:
+            values = reward(completions=completions, **kwargs)
+            flat = kwargs.get(FLAT) or [None] * len(values)
+            return [value if mean is None else mean for value, mean in zip(values, flat, strict=True)]
+
+        scored.__name__ = getattr(reward, "__name__", "reward")
+        return scored
 
     def __call__(self, prompts: list, trainer) -> dict[str, list]:
         training = trainer.model.training
