@@ -764,6 +764,9 @@ def quickstart(
     held_out_samples: Annotated[int, typer.Option(
         min=0, help="also sample this many completions per held-out step at SRL's temperature: a sampled step "
                     "reward beside the greedy one (0: greedy only)")] = 0,
+    srl_variants: Annotated[int, typer.Option(
+        min=0, help="SRL and the more-SFT row train on this many renamed variants of each training trajectory "
+                    "(0: on the warm start's own examples)")] = 3,
 ) -> None:
     """The whole pipeline on this CPU machine in minutes: collect, steps, model, SFT warm start, then SRL
     against as much more SFT, evaluated on held-out tasks."""
@@ -777,7 +780,7 @@ def quickstart(
         raise typer.BadParameter("--sandbox: docker or local")
     bars = _PhaseBars(PHASES)
     options = QuickstartOptions(out=out, sandbox=sandbox, workers=workers, model=model, seed=seed,
-                                held_out_samples=held_out_samples)
+                                held_out_samples=held_out_samples, srl_variants=srl_variants)
     try:
         result = run_quickstart(options, say=lambda text: console.print(f"[yellow]{text}[/yellow]"),
                                 phase=bars.phase, bar=bars.bar)

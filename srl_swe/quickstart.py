@@ -3,13 +3,14 @@ question users ask of it: is SRL better than simply more SFT?
 
 1. sandboxes: the bundled images are built (Docker), or the local sandbox is used when no engine answers;
 2. collect: the oracle expert solves every bundled task in parallel, graded → ``OUT/trajectories.jsonl``;
-3. steps: the step-wise dataset → ``OUT/steps`` (observations cut to 300 characters to stay fast);
-4. model: the offline tiny model, its tokenizer trained on those steps → ``OUT/model`` (or ``--model``: a
+3. steps: the step-wise dataset → ``OUT/steps`` (observations cut to 300 characters to stay fast), and that of
+   3 renamed variants of every trajectory (``srl_swe.variants``) → ``OUT/steps-variants``;
+4. model: the offline tiny model, its tokenizer trained on ``OUT/steps`` → ``OUT/model`` (or ``--model``: a
    folder or Hugging Face id); the completion budget is checked against the held-out expert completions;
 5. warm start: SFT on the training step examples, so the model writes the format → ``OUT/sft``;
-6. SRL from the warm start, with dynamic sampling → ``OUT/srl``, and beside it (another process, one CPU thread
-   each) more SFT from the warm start until it has trained as long as SRL did (SRL's ``train_runtime``), at SRL's
-   constant learning rate → ``OUT/sft_more``;
+6. SRL from the warm start, with dynamic sampling, on the variants of the training tasks → ``OUT/srl``, and
+   beside it (another process, one CPU thread each) more SFT from the warm start on the same variants until it
+   has trained as long as SRL did (SRL's ``train_runtime``), at SRL's constant learning rate → ``OUT/sft_more``;
 7. held-out steps: the three models write the next action of every held-out step greedily (and, with
    ``held_out_samples``, that many times at SRL's temperature), scored with the step reward
    (``srl_swe.eval.steps``) → the table, and ``OUT/samples.md`` (expert beside each model's greedy action);
@@ -65,6 +66,13 @@ class QuickstartOptions:
     the held-out steps, SRL and the agent see, so the format carries over to unseen tasks (the 2-layer model
     trained on whole trajectories, the paper's SFT, stayed at 84–100% held-out format errors) — or
     ``trajectories``."""
+    srl_variants: int = 3
+    """SRL and the more-SFT row train on this many renamed variants of every training trajectory
+    (``srl_swe.variants``; 0: on the warm start's own step examples). The warm start reproduces its 14 training
+    tasks perfectly, so on them SRL's rollouts rarely differ (at ε 0.1 seed 3's SRL never updated its weights);
+    on variants the names must be read from the context, and half the groups carry signal. Held-out greedy gain
+    over 5 seeds: +0.039 (3 of 5) on the tasks themselves, +0.051 (4 of 5) on 3 variants of each
+    (``bench/srl_settings.py``)."""
     srl_steps: int = 15
     """SRL steps of 4 prompts × 4 rollouts each (~5 s each on one core beside the more-SFT row)."""
     srl_epsilon: float = 0.1
@@ -195,25 +203,35 @@ class PhaseClock:
 
 
 def _collect(options: QuickstartOptions, kind: str, bar: Bar) -> None:
+    """The oracle's trajectories of every bundled task. Its steps record no diffs (``AgentLimits.record_diffs``,
+    4 git processes a step, a quarter of the phase): only hindsight relabeling reads them, which the quickstart's
+    steps do not use (``srl-swe collect`` records them)."""
+    from srl_swe.agent import AgentLimits
     from srl_swe.rollout import model_factory, rollout_all, sandbox_factory
     from srl_swe.tasks.rows import bundled_tasks
 
     tasks = bundled_tasks(SANDBOXES)
     advance = bar("oracle rollouts", len(tasks))
     report = rollout_all(tasks, options.out / "trajectories.jsonl", sandbox_factory(kind, run_id="quickstart"),
-                         model_factory("oracle"), workers=options.workers, on_done=lambda task, status: advance(1))
+                         model_factory("oracle"), AgentLimits(record_diffs=False), workers=options.workers,
+                         on_done=lambda task, status: advance(1))
     if report.errors:
         raise SetupError("the oracle failed on " + "; ".join(f"{k}: {v}" for k, v in sorted(report.errors.items())))
 
 
-def _steps(options: QuickstartOptions) -> Path:
+def _steps(options: QuickstartOptions) -> None:
+    """``OUT/steps`` from the oracle's trajectories and, with ``srl_variants``, ``OUT/steps-variants`` from their
+    renamed variants (``OUT/variants.jsonl``; ``srl_swe.variants``)."""
     from srl_swe.steps import StepOptions, build_step_dataset
+    from srl_swe.variants import write_renamed_variants
 
-    folder = options.out / "steps"
-    if not (folder / "manifest.json").exists():
-        build_step_dataset([options.out / "trajectories.jsonl"], folder,
-                           StepOptions(max_observation_chars=options.max_observation_chars))
-    return folder
+    step_options = StepOptions(max_observation_chars=options.max_observation_chars)
+    if not (options.out / "steps" / "manifest.json").exists():
+        build_step_dataset([options.out / "trajectories.jsonl"], options.out / "steps", step_options)
+    variants = options.out / "steps-variants"
+    if options.srl_variants and not (variants / "manifest.json").exists():
+        write_renamed_variants(options.out / "trajectories.jsonl", options.out / "variants.jsonl", options.srl_variants)
+        build_step_dataset([options.out / "variants.jsonl"], variants, step_options)
 
 
 def _start_model(options: QuickstartOptions) -> str:
@@ -276,6 +294,8 @@ def _config(options: QuickstartOptions, method: str, model: str, folder: str | P
             "num_generations": 4, "per_device_batch_size": 4,
             "max_steps": options.srl_steps, "max_completion_length": options.max_new_tokens,
             "num_generations_eval": 4, "max_sampling_rounds": 2}
+    warm_start = method == "sft" and wall_seconds is None
+    steps = options.out / ("steps-variants" if options.srl_variants and not warm_start else "steps")
     sft = {"learning_rate": 3e-3, "batch_size": 4, "per_device_batch_size": 1, "max_steps": options.sft_steps,
            "lr_scheduler_type": "cosine", "warmup_ratio": 0.0, "max_length": 1536, "data": options.sft_data}
     if wall_seconds is not None:  # as long as SRL trained, however many steps that is, at SRL's rate
@@ -284,7 +304,7 @@ def _config(options: QuickstartOptions, method: str, model: str, folder: str | P
             sft["max_wall_seconds"] = max(wall_seconds, 1.0)
     return validate({
         "method": method, "model": {"path": model}, "use_cpu": True, "output_dir": str(options.out / folder),
-        "seed": options.seed, "data": {"path": str(options.out / "steps"), "validation_trajectories": options.held_out},
+        "seed": options.seed, "data": {"path": str(steps), "validation_trajectories": options.held_out},
         "srl": grpo, "sft": sft, "logging": {"validation": False, "eval_steps": 100_000},  # no checkpoints midway
     }, "quickstart")
 
@@ -409,23 +429,18 @@ def resolved_held_out(held: set[str], model: Path, out: Path, kind: str, run_id:
                       agent_steps: int, advance: Callable[[int], None] = lambda n: None,
                       workers: int = 2) -> tuple[int, int]:
     """(resolved, total): ``model`` as an agent (``agent_steps`` steps) on the bundled tasks in ``held``, graded,
-    ``workers`` at once (one waits on its sandbox while another generates); runs under ``out/<repository>``
-    (a second call reuses them)."""
+    ``workers`` at once (one waits on its sandbox while another generates); runs in ``out`` (a second call
+    reuses it). No step records the repository's changes (hindsight goals of training data: 4 git processes
+    a step in the container)."""
     from srl_swe.agent import AgentLimits
     from srl_swe.eval.swe import SweRun, run_swe_eval
-    from srl_swe.tasks.rows import load_tasks
 
     pattern = "^(" + "|".join(sorted(held)) + ")$"
-    resolved = total = 0
-    for repo in sorted(p.parent for p in SANDBOXES.glob("*/tasks.jsonl")):
-        if not load_tasks(repo, pattern=pattern):
-            continue
-        report = run_swe_eval(SweRun(f"local:{repo}", f"hf:{model}", out / repo.name, workers=workers, sandbox=kind,
-                                     pattern=pattern, run_id=run_id, max_new_tokens=max_new_tokens,
-                                     limits=AgentLimits(max_steps=agent_steps)),
-                              on_done=lambda task, status: advance(1))
-        resolved, total = resolved + report["resolved"], total + report["total"]
-    return resolved, total
+    report = run_swe_eval(SweRun(f"local:{SANDBOXES}", f"hf:{model}", out, workers=workers, sandbox=kind,
+                                 pattern=pattern, run_id=run_id, max_new_tokens=max_new_tokens,
+                                 limits=AgentLimits(max_steps=agent_steps, record_diffs=False)),
+                          on_done=lambda task, status: advance(1))
+    return report["resolved"], report["total"]
 
 
 def _finish(options: QuickstartOptions, kind: str, budget: dict, scores: dict, resolved: dict, srl,

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from srl_swe.cli import app
 from srl_swe.sandbox.local import commit_base
-from srl_swe.tasks.rows import bundled_tasks
+from srl_swe.tasks.rows import bundled_tasks, load_tasks
 from srl_swe.trajectory import read_trajectories
 
 SANDBOXES = Path(__file__).parent.parent / "sandboxes"
@@ -24,6 +24,12 @@ def test_three_repositories_one_of_them_tested_without_pytest():
     units = [ref.task for ref in bundled_tasks(SANDBOXES) if ref.repo_dir.parent.name == "units"]
     assert {(t.test_source, t.log_parser) for t in units} == {("row", "parse_log_sympy")}
     assert all("bin/test" in t.eval_script and "pytest" not in t.eval_script for t in units)
+
+
+def test_the_sandboxes_folder_is_a_task_source_of_every_repository():
+    every = load_tasks(SANDBOXES, pattern="-(1|2)$")
+    assert sorted(ref.task.instance_id for ref in every) == sorted(f"srl-swe__{n}-{i}" for n in REPOS for i in (1, 2))
+    assert {ref.repo_dir for ref in every} == {SANDBOXES / name / "repo" for name in REPOS}  # the local backend's copy
 
 
 @pytest.mark.parametrize("name", REPOS)

@@ -15,6 +15,8 @@ from srl_swe import quickstart
 from srl_swe.cli import app
 from srl_swe.quickstart import QuickstartOptions, SetupError, check_budget, check_disk, choose_sandbox, run_quickstart
 from srl_swe.tasks.rows import bundled_tasks
+from srl_swe.train.data import held_out_tasks
+from srl_swe.trajectory import read_trajectories
 
 README = Path(__file__).parent.parent / "README.md"
 
@@ -43,6 +45,13 @@ def test_quickstart_runs_end_to_end_and_a_second_run_reuses_everything(docker_cl
     assert (tmp_path / "qs" / "rewards.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     collected = (tmp_path / "qs" / "trajectories.jsonl").read_text()
     assert len(collected.splitlines()) == len(bundled_tasks(quickstart.SANDBOXES))  # the oracle solved every one
+    assert not any(step.diff for t in read_trajectories(tmp_path / "qs" / "trajectories.jsonl") for step in t.steps)
+    for method, folder, wall in (("srl", "srl", None), ("sft", "sft_more", 1.0)):  # on the renamed variants …
+        data = quickstart._config(options, method, "model", folder, wall).data
+        assert data.path == tmp_path / "qs" / "steps-variants"
+        assert held_out_tasks(data) == set(result["held_out_tasks"])  # … with the same tasks held out
+    for _, folder in quickstart.ROWS:  # one evaluation run per row, over both repositories of the held-out tasks
+        assert json.loads((tmp_path / "qs" / "eval" / folder / "report.json").read_text())["total"] == 4
     for label in ("quickstart", *(f"quickstart-{folder}" for _, folder in quickstart.ROWS)):
         assert not docker_client.containers.list(all=True, filters={"label": f"srl-swe.run={label}"})
     assert list(result["phase_seconds"]) == list(quickstart.PHASES)
@@ -75,6 +84,9 @@ def test_without_a_docker_engine_it_says_so_and_falls_back(monkeypatch):
 def test_warm_start_decays_its_rate_and_more_sft_continues_at_srls_rate(tmp_path):
     options = QuickstartOptions(out=tmp_path, sft_steps=7, srl_learning_rate=2e-4)
     warm = quickstart._config(options, "sft", "model", "sft", None).sft
+    assert quickstart._config(options, "sft", "model", "sft", None).data.path == tmp_path / "steps"
+    without = QuickstartOptions(out=tmp_path, srl_variants=0)
+    assert quickstart._config(without, "srl", "model", "srl", None).data.path == tmp_path / "steps"
     more = quickstart._config(options, "sft", "sft/final", "sft_more", 12.5).sft
     assert (warm.lr_scheduler_type, warm.learning_rate, warm.max_steps, warm.max_wall_seconds) == \
         ("cosine", 3e-3, 7, None)

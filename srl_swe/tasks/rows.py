@@ -85,9 +85,10 @@ def is_task_repo(path: Path) -> bool:
 
 
 def load_tasks(source: Path, slice_: str | None = None, pattern: str | None = None) -> list[TaskRef]:
-    """Tasks from a dataset name, a sandbox folder, a task repo folder, a folder holding ``test.parquet`` (as
-    ``swebench dataset build`` writes) or a SWE-bench-format file (see the module docstring; a ``swebench:`` or
-    ``local:`` form is read as the path it names); ``slice_`` "a:b" and a regex on instance ids select some.
+    """Tasks from a dataset name, a sandbox folder or a folder of them (``sandboxes/``: every one's tasks), a task
+    repo folder, a folder holding ``test.parquet`` (as ``swebench dataset build`` writes) or a SWE-bench-format
+    file (see the module docstring; a ``swebench:`` or ``local:`` form is read as the path it names); ``slice_``
+    "a:b" and a regex on instance ids select some.
     ValueError naming the place of the first row that is not a task, or the option that is malformed."""
     from srl_swe.formats.sources import read_rows
 
@@ -101,6 +102,8 @@ def load_tasks(source: Path, slice_: str | None = None, pattern: str | None = No
         tasks = [TaskRef(task) for task in _numbered(str(source), load_task_repo(source))]
     elif source.is_dir() and not (source / "tasks.jsonl").exists() and (source / "test.parquet").exists():
         tasks = [TaskRef(task) for task in read_rows(source / "test.parquet", parse=task_from_row)]
+    elif source.is_dir() and not (source / "tasks.jsonl").exists() and any(source.glob("*/tasks.jsonl")):
+        tasks = bundled_tasks(source)
     elif source.is_dir():
         tasks = [TaskRef(task, source / "repo") for task in read_rows(source / "tasks.jsonl", parse=task_from_row)]
     else:

@@ -1,0 +1,94 @@
+"""Renamed variants of SWE expert trajectories: the same run, with the repository's own package and module
+names replaced everywhere — task, thoughts, actions, observations, patches — by invented ones.
+
+A model that memorised a few expert runs writes their actions from memory; on a variant it has to read the
+names from the context, as on a task it has never seen. The quickstart's SRL stage and its more-SFT row train
+on variants of the tasks the warm start memorised (``srl_swe.quickstart``), so SRL's rollouts differ where the
+warm start would only repeat the expert.
+
+Names renamed (``repository_names``): the package and module stems of Python files the run mentions
+(``pkg/module.py``, ``tests/test_module.py``), at least 3 characters, except Python's own module names,
+keywords and builtins (renaming ``json`` would break ``import json``). A name is replaced only as a whole
+identifier. Each variant keeps the task's ``instance_id`` (so it stays in or out of the held-out split with its
+task) and gets the id ``ID~vN``; its names are drawn from a generator seeded with that id. Math runs have no
+variants; a SWE run without such names is copied unchanged.
+"""
+
+from __future__ import annotations
+
+import builtins
+import keyword
+import random
+import re
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from srl_swe.trajectory import Trajectory, read_trajectories, write_trajectories
+
+_PATH = re.compile(r"(?<![\w.-])(?:[\w.-]+/)*(\w+)/(\w+)\.py\b")
+_TEST = re.compile(r"\btest_(\w+)\.py\b")
+_KEPT = {"tests", "test", "testbed", "src", "lib", "setup", "conftest", "main"}
+_RESERVED = set(sys.stdlib_module_names) | set(keyword.kwlist) | set(dir(builtins))
+_KEYS = {"id", "instance_id", "repo", "image", "base_commit", "source_format", "source", "teacher"}
+"""Fields that identify the run or its environment: never renamed."""
+_CONSONANTS, _VOWELS = "bdfgklmnprstvz", "aeiou"
+
+
+def repository_names(trajectory: Trajectory) -> set[str]:
+    """The package and module names a variant replaces (see the module docstring)."""
+    texts: list[str] = []
+    _replace(trajectory.model_dump(by_alias=True), lambda text: texts.append(text) or text)
+    found = {name for text in texts for match in _PATH.finditer(text) for name in match.groups()}
+    found |= {name for text in texts for name in _TEST.findall(text)}
+    return {name for name in found if len(name) >= 3 and name not in _KEPT and name not in _RESERVED
+            and not name.startswith("test_") and not name.startswith("__")}
+
+
+def renamed(trajectory: Trajectory, number: int) -> Trajectory | None:
+    """Variant ``number`` of ``trajectory``: None for a math run; an unchanged copy (with the variant's id) for a
+    SWE run without names to replace, so every task of the source has its variants."""
+    if trajectory.task.track != "swe":
+        return None
+    variant_id = f"{trajectory.id}~v{number}"
+    names = sorted(repository_names(trajectory), key=len, reverse=True)
+    if not names:
+        return trajectory.model_copy(update={"id": variant_id})
+    rng = random.Random(variant_id)
+    fresh: dict[str, str] = {}
+    for name in names:
+        while (new := _invented(rng)) in fresh.values() or new in names:
+            pass
+        fresh[name] = new
+    pattern = re.compile(r"(?<![A-Za-z0-9])(" + "|".join(map(re.escape, names)) + r")(?![A-Za-z0-9])")
+    record = _replace(trajectory.model_dump(by_alias=True), lambda text: pattern.sub(lambda m: fresh[m[0]], text))
+    return Trajectory.model_validate({**record, "id": variant_id})
+
+
+def renamed_variants(trajectories: Iterable[Trajectory], count: int) -> Iterator[Trajectory]:
+    """``count`` variants of every SWE run (the originals are not repeated)."""
+    for trajectory in trajectories:
+        for number in range(1, count + 1):
+            variant = renamed(trajectory, number)
+            if variant is not None:
+                yield variant
+
+
+def write_renamed_variants(source: Path, out: Path, count: int) -> int:
+    """``count`` variants of every run in ``source`` written to ``out`` (atomically); returns how many."""
+    return write_trajectories(out, renamed_variants(read_trajectories(source), count))
+
+
+def _invented(rng: random.Random) -> str:
+    return "".join(rng.choice(_CONSONANTS) + rng.choice(_VOWELS) for _ in range(rng.choice((2, 3))))
+
+
+def _replace(value, rename):
+    """``value`` (a dumped record) with ``rename`` applied to every string but those of ``_KEYS``."""
+    if isinstance(value, str):
+        return rename(value)
+    if isinstance(value, list):
+        return [_replace(item, rename) for item in value]
+    if isinstance(value, dict):
+        return {key: item if key in _KEYS else _replace(item, rename) for key, item in value.items()}
+    return value
