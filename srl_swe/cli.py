@@ -766,7 +766,7 @@ def quickstart(
                     "reward beside the greedy one (0: greedy only)")] = 0,
     srl_variants: Annotated[int, typer.Option(
         min=0, help="SRL and the more-SFT row train on this many renamed variants of each training trajectory "
-                    "(0: on the warm start's own examples)")] = 3,
+                    "(0: on the warm start's own examples)")] = 0,
 ) -> None:
     """The whole pipeline on this CPU machine in minutes: collect, steps, model, SFT warm start, then SRL
     against as much more SFT, evaluated on held-out tasks."""

@@ -3,14 +3,14 @@ question users ask of it: is SRL better than simply more SFT?
 
 1. sandboxes: the bundled images are built (Docker), or the local sandbox is used when no engine answers;
 2. collect: the oracle expert solves every bundled task in parallel, graded → ``OUT/trajectories.jsonl``;
-3. steps: the step-wise dataset → ``OUT/steps`` (observations cut to 300 characters to stay fast), and that of
-   3 renamed variants of every trajectory (``srl_swe.variants``) → ``OUT/steps-variants``;
+3. steps: the step-wise dataset → ``OUT/steps`` (observations cut to 300 characters to stay fast); with
+   ``srl_variants``, also that of renamed variants of every trajectory (``srl_swe.variants``) → ``OUT/steps-variants``;
 4. model: the offline tiny model, its tokenizer trained on ``OUT/steps`` → ``OUT/model`` (or ``--model``: a
    folder or Hugging Face id); the completion budget is checked against the held-out expert completions;
 5. warm start: SFT on the training step examples, so the model writes the format → ``OUT/sft``;
-6. SRL from the warm start, with dynamic sampling, on the variants of the training tasks → ``OUT/srl``, and
-   beside it (another process, one CPU thread each) more SFT from the warm start on the same variants until it
-   has trained as long as SRL did (SRL's ``train_runtime``), at SRL's constant learning rate → ``OUT/sft_more``;
+6. SRL from the warm start, with dynamic sampling → ``OUT/srl``, and beside it (another process, one CPU thread
+   each) more SFT from the warm start on the same data until it has trained as long as SRL did (SRL's
+   ``train_runtime``), at SRL's constant learning rate → ``OUT/sft_more``;
 7. held-out steps: the three models write the next action of every held-out step greedily (and, with
    ``held_out_samples``, that many times at SRL's temperature), scored with the step reward
    (``srl_swe.eval.steps``) → the table, and ``OUT/samples.md`` (expert beside each model's greedy action);
@@ -66,13 +66,13 @@ class QuickstartOptions:
     the held-out steps, SRL and the agent see, so the format carries over to unseen tasks (the 2-layer model
     trained on whole trajectories, the paper's SFT, stayed at 84–100% held-out format errors) — or
     ``trajectories``."""
-    srl_variants: int = 3
-    """SRL and the more-SFT row train on this many renamed variants of every training trajectory
-    (``srl_swe.variants``; 0: on the warm start's own step examples). The warm start reproduces its 14 training
-    tasks perfectly, so on them SRL's rollouts rarely differ (at ε 0.1 seed 3's SRL never updated its weights);
-    on variants the names must be read from the context, and half the groups carry signal. Held-out greedy gain
-    over 5 seeds: +0.039 (3 of 5) on the tasks themselves, +0.051 (4 of 5) on 3 variants of each
-    (``bench/srl_settings.py``)."""
+    srl_variants: int = 0
+    """With N > 0, SRL and the more-SFT row train on N renamed variants of every training trajectory
+    (``srl_swe.variants``) instead of the warm start's own examples, which the warm start reproduces perfectly
+    (at ε 0.1 seed 3's SRL never updated its weights on them). Measured, 3 variants over 5 seeds: SRL's rollouts
+    on them differ (half the groups carry signal), but its held-out greedy gain fell to −0.042 (1 of 5, against
+    +0.039, 3 of 5 without), and the more-SFT row's held-out format errors rose from 15% to 48%: both learn the
+    invented names, which the held-out tasks do not have. Hence 0."""
     srl_steps: int = 15
     """SRL steps of 4 prompts × 4 rollouts each (~5 s each on one core beside the more-SFT row)."""
     srl_epsilon: float = 0.1

@@ -2,9 +2,9 @@
 names replaced everywhere — task, thoughts, actions, observations, patches — by invented ones.
 
 A model that memorised a few expert runs writes their actions from memory; on a variant it has to read the
-names from the context, as on a task it has never seen. The quickstart's SRL stage and its more-SFT row train
-on variants of the tasks the warm start memorised (``srl_swe.quickstart``), so SRL's rollouts differ where the
-warm start would only repeat the expert.
+names from the context, as on a task it has never seen. ``srl-swe quickstart --srl-variants N`` trains SRL and
+its more-SFT row on variants of the tasks the warm start memorised, where SRL's rollouts differ and its groups
+carry signal (what that did to the held-out tasks: ``QuickstartOptions.srl_variants``).
 
 Names renamed (``repository_names``): the package and module stems of Python files the run mentions
 (``pkg/module.py``, ``tests/test_module.py``), at least 3 characters, except Python's own module names,

@@ -13,10 +13,11 @@ import typer
 
 from srl_swe import quickstart
 from srl_swe.cli import app
+from srl_swe.collect import import_files
 from srl_swe.quickstart import QuickstartOptions, SetupError, check_budget, check_disk, choose_sandbox, run_quickstart
 from srl_swe.tasks.rows import bundled_tasks
 from srl_swe.train.data import held_out_tasks
-from srl_swe.trajectory import read_trajectories
+from srl_swe.trajectory import read_trajectories, write_trajectories
 
 README = Path(__file__).parent.parent / "README.md"
 
@@ -46,10 +47,6 @@ def test_quickstart_runs_end_to_end_and_a_second_run_reuses_everything(docker_cl
     collected = (tmp_path / "qs" / "trajectories.jsonl").read_text()
     assert len(collected.splitlines()) == len(bundled_tasks(quickstart.SANDBOXES))  # the oracle solved every one
     assert not any(step.diff for t in read_trajectories(tmp_path / "qs" / "trajectories.jsonl") for step in t.steps)
-    for method, folder, wall in (("srl", "srl", None), ("sft", "sft_more", 1.0)):  # on the renamed variants …
-        data = quickstart._config(options, method, "model", folder, wall).data
-        assert data.path == tmp_path / "qs" / "steps-variants"
-        assert held_out_tasks(data) == set(result["held_out_tasks"])  # … with the same tasks held out
     for _, folder in quickstart.ROWS:  # one evaluation run per row, over both repositories of the held-out tasks
         assert json.loads((tmp_path / "qs" / "eval" / folder / "report.json").read_text())["total"] == 4
     for label in ("quickstart", *(f"quickstart-{folder}" for _, folder in quickstart.ROWS)):
@@ -84,9 +81,7 @@ def test_without_a_docker_engine_it_says_so_and_falls_back(monkeypatch):
 def test_warm_start_decays_its_rate_and_more_sft_continues_at_srls_rate(tmp_path):
     options = QuickstartOptions(out=tmp_path, sft_steps=7, srl_learning_rate=2e-4)
     warm = quickstart._config(options, "sft", "model", "sft", None).sft
-    assert quickstart._config(options, "sft", "model", "sft", None).data.path == tmp_path / "steps"
-    without = QuickstartOptions(out=tmp_path, srl_variants=0)
-    assert quickstart._config(without, "srl", "model", "srl", None).data.path == tmp_path / "steps"
+    assert quickstart._config(options, "srl", "model", "srl", None).data.path == tmp_path / "steps"
     more = quickstart._config(options, "sft", "sft/final", "sft_more", 12.5).sft
     assert (warm.lr_scheduler_type, warm.learning_rate, warm.max_steps, warm.max_wall_seconds) == \
         ("cosine", 3e-3, 7, None)
@@ -94,6 +89,22 @@ def test_warm_start_decays_its_rate_and_more_sft_continues_at_srls_rate(tmp_path
     assert more.max_steps > 1000  # bounded by SRL's time, not by a step count
     beside = quickstart._config(options, "sft", "sft/final", "sft_more", math.inf).sft  # stopped by a callback
     assert (beside.lr_scheduler_type, beside.learning_rate, beside.max_wall_seconds) == ("constant", 2e-4, None)
+
+
+def test_with_variants_srl_and_the_more_sft_row_train_on_them_with_the_same_tasks_held_out(tmp_path):
+    examples = Path(__file__).parent.parent / "trajectories" / "examples"
+    swe = [run for run in import_files([examples], resolved_only=False) if run.task.track == "swe"]
+    write_trajectories(tmp_path / "trajectories.jsonl", [run.model_copy(update={
+        "outcome": run.outcome.model_copy(update={"resolved": True})}) for run in swe])
+    options = QuickstartOptions(out=tmp_path, srl_variants=2, held_out=3)
+    quickstart._steps(options)
+    stages = {"warm start": ("sft", "sft", None), "srl": ("srl", "srl", None), "more sft": ("sft", "sft_more", 5.0)}
+    data = {name: quickstart._config(options, method, "model", folder, wall).data
+            for name, (method, folder, wall) in stages.items()}
+    assert data["warm start"].path == tmp_path / "steps"
+    assert data["srl"].path == data["more sft"].path == tmp_path / "steps-variants"
+    assert held_out_tasks(data["srl"]) == held_out_tasks(data["warm start"])
+    assert len(list(read_trajectories(tmp_path / "variants.jsonl"))) == 2 * len(swe)
 
 
 def test_no_stage_spends_its_time_validating(tmp_path):
