@@ -38,7 +38,7 @@ _CONSONANTS, _VOWELS = "bdfgklmnprstvz", "aeiou"
 def repository_names(trajectory: Trajectory) -> set[str]:
     """The package and module names a variant replaces (see the module docstring)."""
     texts: list[str] = []
-    _replace(trajectory.model_dump(by_alias=True), lambda text: texts.append(text) or text)
+    _replace(trajectory.model_dump(by_alias=True), lambda text: texts.append(text) or text)  # reads, renames nothing
     found = {name for text in texts for match in _PATH.finditer(text) for name in match.groups()}
     found |= {name for text in texts for name in _TEST.findall(text)}
     return {name for name in found if len(name) >= 3 and name not in _KEPT and name not in _RESERVED
