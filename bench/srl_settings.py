@@ -8,7 +8,8 @@ quickstart's SRL configuration with those ``-c`` overrides, trained from the sam
 
 - held-out steps, greedy (the quickstart's metric): step reward and format-error rate;
 - held-out steps, ``--samples`` samples per step at SRL's temperature: the policy SRL actually optimises;
-- the prompts the quickstart's SRL trains on (the renamed variants), greedy: what SRL does to them.
+- the prompts the quickstart's SRL trains on (its training steps, or their renamed variants with ``srl_variants``),
+  greedy: what SRL does to them.
 
 JSON on the last line: per seed and setting, and each setting's gains over the warm start.
 

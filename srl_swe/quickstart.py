@@ -223,13 +223,14 @@ def _steps(options: QuickstartOptions) -> None:
     """``OUT/steps`` from the oracle's trajectories and, with ``srl_variants``, ``OUT/steps-variants`` from their
     renamed variants (``OUT/variants.jsonl``; ``srl_swe.variants``)."""
     from srl_swe.steps import StepOptions, build_step_dataset
-    from srl_swe.variants import write_renamed_variants
 
     step_options = StepOptions(max_observation_chars=options.max_observation_chars)
     if not (options.out / "steps" / "manifest.json").exists():
         build_step_dataset([options.out / "trajectories.jsonl"], options.out / "steps", step_options)
     variants = options.out / "steps-variants"
     if options.srl_variants and not (variants / "manifest.json").exists():
+        from srl_swe.variants import write_renamed_variants
+
         write_renamed_variants(options.out / "trajectories.jsonl", options.out / "variants.jsonl", options.srl_variants)
         build_step_dataset([options.out / "variants.jsonl"], variants, step_options)
 

@@ -50,8 +50,22 @@ def renamed(trajectory: Trajectory, number: int) -> Trajectory | None:
     SWE run without names to replace, so every task of the source has its variants."""
     if trajectory.task.track != "swe":
         return None
+    return _variant(trajectory, number, _longest_first(repository_names(trajectory)))
+
+
+def renamed_variants(trajectories: Iterable[Trajectory], count: int) -> Iterator[Trajectory]:
+    """``count`` variants of every SWE run (the originals are not repeated)."""
+    for trajectory in trajectories:
+        if trajectory.task.track != "swe":
+            continue
+        names = _longest_first(repository_names(trajectory))  # once for all its variants
+        for number in range(1, count + 1):
+            yield _variant(trajectory, number, names)
+
+
+def _variant(trajectory: Trajectory, number: int, names: list[str]) -> Trajectory:
+    """Variant ``number``: ``names`` (longest first) replaced by invented ones drawn from the variant's id."""
     variant_id = f"{trajectory.id}~v{number}"
-    names = sorted(repository_names(trajectory), key=len, reverse=True)
     if not names:
         return trajectory.model_copy(update={"id": variant_id})
     rng = random.Random(variant_id)
@@ -65,18 +79,15 @@ def renamed(trajectory: Trajectory, number: int) -> Trajectory | None:
     return Trajectory.model_validate({**record, "id": variant_id})
 
 
-def renamed_variants(trajectories: Iterable[Trajectory], count: int) -> Iterator[Trajectory]:
-    """``count`` variants of every SWE run (the originals are not repeated)."""
-    for trajectory in trajectories:
-        for number in range(1, count + 1):
-            variant = renamed(trajectory, number)
-            if variant is not None:
-                yield variant
-
-
 def write_renamed_variants(source: Path, out: Path, count: int) -> int:
     """``count`` variants of every run in ``source`` written to ``out`` (atomically); returns how many."""
     return write_trajectories(out, renamed_variants(read_trajectories(source), count))
+
+
+def _longest_first(names: set[str]) -> list[str]:
+    """Longest first (a name inside a longer one is replaced after it), ties by name: a set's order changes
+    with each process's string hashing, and the invented names are drawn in this order."""
+    return sorted(names, key=lambda name: (-len(name), name))
 
 
 def _invented(rng: random.Random) -> str:

@@ -1,6 +1,9 @@
 """Renamed variants of expert trajectories (srl_swe.variants), on the example dumps of real agents."""
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 from srl_swe.collect import import_files
@@ -50,3 +53,15 @@ def test_variants_keep_every_task_and_so_the_held_out_split(tmp_path):
     split = {name: held_out_tasks(DataSettings(path=tmp_path / f"steps-{name}", validation_trajectories=3))
              for name in ("runs", "variants")}
     assert split["runs"] == split["variants"] and len(split["runs"]) == 3
+
+
+def test_variants_are_the_same_in_every_process():
+    # its names calc and file are as long: the invented names are drawn in their order, which string hashing
+    # must not decide
+    script = ("from srl_swe.collect import import_files; from srl_swe.variants import renamed; import sys; "
+              "from pathlib import Path; run = next(iter(import_files([Path(sys.argv[1])], resolved_only=False))); "
+              "print(renamed(run, 1).model_dump_json())")
+    outputs = {subprocess.run([sys.executable, "-c", script, str(EXAMPLES / "swe_smith_tool.jsonl")], check=True,
+                              capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": seed}).stdout
+               for seed in ("1", "2", "3")}
+    assert len(outputs) == 1 and "~v1" in outputs.pop()
