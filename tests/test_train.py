@@ -25,6 +25,7 @@ from srl_swe.steps import StepOptions, build_step_dataset
 from srl_swe.train.callbacks import CONFIG_FILE
 from srl_swe.train.config import ConfigError, load_config, validate
 from srl_swe.train.data import DataError, held_out_ids, held_out_tasks, step_datasets
+from srl_swe.train.generation import shared_prefill_rollouts
 from srl_swe.train.run import _build, train
 from srl_swe.train.sampling import DynamicSampling
 from srl_swe.train.tiny_model import init_tiny_model
@@ -205,6 +206,26 @@ def test_dynamic_sampling_drops_constant_groups_and_refills(workspace, tmp_path)
     assert statistics.mean(entry["dynamic_sampling/generation_ratio"] for entry in logs) > 1
     ablation, _ = grpo_with(False, root, model, tmp_path / "plain")
     assert statistics.mean(entry["frac_reward_zero_std"] for entry in ablation) > 0
+
+
+def test_rollouts_with_each_prompt_prefilled_once_are_trls_rollouts(workspace, tmp_path):
+    import torch
+
+    root, model = workspace
+    settings = config(root, "srl", model={"path": str(model)}, output_dir=tmp_path,
+                      srl={**SMALL_GRPO, "max_completion_length": 48, "temperature": 1.5})
+    trainer = _build(settings, "srl", str(model), tmp_path, [])
+    rows = trainer.train_dataset
+    prompts = [rows[i]["prompt"] for i in (0, 9, 23)]  # different lengths: left padding differs per prompt
+    distinct, _, _ = trainer._tokenize_prompts(prompts)
+    assert len({len(ids) for ids in distinct}) == 3
+    torch.manual_seed(7)
+    shared = shared_prefill_rollouts(trainer, distinct, 4)
+    torch.manual_seed(7)
+    trl_path, _ = trainer._generate_single_turn([ids for ids in distinct for _ in range(4)], None, {}, 4)
+    assert shared == trl_path
+    assert len({tuple(ids) for ids in shared}) > 3  # sampled: rollouts of one prompt differ, so draws matched
+    assert shared_prefill_rollouts(trainer, [[distinct[0][0]]], 4) is None  # a 1-token prompt: TRL's path
 
 
 def test_groups_topped_up_below_epsilon_carry_no_advantage(workspace, tmp_path):

@@ -4,8 +4,9 @@ TRL 1.16's GRPOTrainer only *logs* groups whose rewards do not vary (their advan
 learning signal but still cost a batch slot). The paper drops them and keeps sampling until the batch is
 full. ``DynamicSampling`` does exactly that inside TRL's rollout hook:
 
-1. generate G rollouts for each prompt of this process's slice with TRL's own generation path
-   (transformers ``generate``, or vLLM colocate / server — whatever the trainer is configured with);
+1. generate G rollouts for each prompt of this process's slice with the trainer's configured backend:
+   vLLM colocate / server through TRL, transformers ``generate`` with each prompt prefilled once
+   (``srl_swe.train.generation``);
 2. score them with the training reward; a group is kept when the population std of its G rewards
    exceeds ``epsilon`` (with 0/1 rewards and ``epsilon`` 0 this is DAPO's 0 < #correct < G);
 3. replace the dropped groups with prompts drawn at random from the training set, generate and score
@@ -38,6 +39,8 @@ import random
 import statistics
 from collections.abc import Callable, Sequence
 from typing import Any
+
+from srl_swe.train.generation import shared_prefill_rollouts
 
 RewardFn = Callable[..., list[float]]
 FLAT = "dynamic_sampling_flat_reward"
@@ -150,9 +153,11 @@ class DynamicSampling:
     def generate(trainer, prompts: list, size: int):
         """``size`` rollouts per prompt through the trainer's configured generation backend:
         (prompt_ids, completion_ids, logprobs or None, decoded texts), one entry per rollout."""
-        repeated = [prompt for prompt in prompts for _ in range(size)]
-        prompt_ids, _, _ = trainer._tokenize_prompts(repeated)
-        completion_ids, logprobs = trainer._generate_single_turn(prompt_ids, None, {}, size)
+        distinct, _, _ = trainer._tokenize_prompts(prompts)
+        prompt_ids = [ids for ids in distinct for _ in range(size)]
+        completion_ids, logprobs = shared_prefill_rollouts(trainer, distinct, size), None
+        if completion_ids is None:
+            completion_ids, logprobs = trainer._generate_single_turn(prompt_ids, None, {}, size)
         texts = trainer.processing_class.batch_decode(completion_ids, skip_special_tokens=True)
         return prompt_ids, completion_ids, logprobs, texts
 
