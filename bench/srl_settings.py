@@ -8,8 +8,8 @@ quickstart's SRL configuration with those ``-c`` overrides, trained from the sam
 
 - held-out steps, greedy (the quickstart's metric): step reward and format-error rate;
 - held-out steps, ``--samples`` samples per step at SRL's temperature: the policy SRL actually optimises;
-- the prompts the quickstart's SRL trains on (its training steps, or their renamed variants with ``srl_variants``),
-  greedy: what SRL does to them.
+- the prompts the quickstart's SRL trains on (``OUT/steps-srl``: its training steps with a window of
+  ``srl_history`` previous steps, or their renamed variants with ``srl_variants``), greedy: what SRL does to them.
 
 JSON on the last line: per seed and setting, and each setting's gains over the warm start.
 
@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from srl_swe.quickstart import QuickstartOptions, _config, held_out_examples  # noqa: E402
+from srl_swe.quickstart import QuickstartOptions, _config, _steps, held_out_examples  # noqa: E402
 
 
 def variant_model(seed_dir: Path, out: Path, name: str, overrides: list[str], options: QuickstartOptions) -> Path:
@@ -63,6 +63,7 @@ def measure_seed(runs: Path, seed: int, variants: dict[str, list[str]], samples:
     seed_dir = runs / f"seed-{seed}"
     options = QuickstartOptions(out=seed_dir, seed=seed)
     held_out = held_out_examples(options)
+    _steps(options)  # SRL's step data, when the run predates it
     training = list(step_datasets(_config(options, "srl", "unused", seed_dir / "srl", None).data)[0])
     models = {"warm start": seed_dir / "sft" / "final", "quickstart SRL": seed_dir / "srl" / "final"}
     for name, overrides in variants.items():

@@ -766,7 +766,10 @@ def quickstart(
                     "reward beside the greedy one (0: greedy only)")] = 0,
     srl_variants: Annotated[int, typer.Option(
         min=0, help="SRL and the more-SFT row train on this many renamed variants of each training trajectory "
-                    "(0: on the warm start's own examples)")] = 0,
+                    "(0: on the trajectories themselves)")] = 0,
+    srl_history: Annotated[int, typer.Option(
+        min=-1, help="previous steps shown in the prompts SRL and the more-SFT row train on (the warm start's, "
+                     "the held-out steps' and the agent's show 2; -1: train on the warm start's own examples)")] = 1,
 ) -> None:
     """The whole pipeline on this CPU machine in minutes: collect, steps, model, SFT warm start, then SRL
     against as much more SFT, evaluated on held-out tasks."""
@@ -780,7 +783,8 @@ def quickstart(
         raise typer.BadParameter("--sandbox: docker or local")
     bars = _PhaseBars(PHASES)
     options = QuickstartOptions(out=out, sandbox=sandbox, workers=workers, model=model, seed=seed,
-                                held_out_samples=held_out_samples, srl_variants=srl_variants)
+                                held_out_samples=held_out_samples, srl_variants=srl_variants,
+                                srl_history=None if srl_history < 0 else srl_history)
     try:
         result = run_quickstart(options, say=lambda text: console.print(f"[yellow]{text}[/yellow]"),
                                 phase=bars.phase, bar=bars.bar)

@@ -3,8 +3,9 @@ question users ask of it: is SRL better than simply more SFT?
 
 1. sandboxes: the bundled images are built (Docker), or the local sandbox is used when no engine answers;
 2. collect: the oracle expert solves every bundled task in parallel, graded → ``OUT/trajectories.jsonl``;
-3. steps: the step-wise dataset → ``OUT/steps`` (observations cut to 300 characters to stay fast); with
-   ``srl_variants``, also that of renamed variants of every trajectory (``srl_swe.variants``) → ``OUT/steps-variants``;
+3. steps: the step-wise dataset → ``OUT/steps`` (observations cut to 300 characters to stay fast), and the one SRL
+   and the more-SFT row train on → ``OUT/steps-srl``: the same steps with ``srl_history`` previous steps in each
+   prompt (and, with ``srl_variants``, those of renamed variants of every trajectory, ``srl_swe.variants``);
 4. model: the offline tiny model, its tokenizer trained on ``OUT/steps`` → ``OUT/model`` (or ``--model``: a
    folder or Hugging Face id); the completion budget is checked against the held-out expert completions;
 5. warm start: SFT on the training step examples, so the model writes the format → ``OUT/sft``;
@@ -66,6 +67,14 @@ class QuickstartOptions:
     the held-out steps, SRL and the agent see, so the format carries over to unseen tasks (the 2-layer model
     trained on whole trajectories, the paper's SFT, stayed at 84–100% held-out format errors) — or
     ``trajectories``."""
+    srl_history: int | None = 1
+    """Previous steps shown in the prompts SRL and the more-SFT row train on (``OUT/steps-srl``); the warm start,
+    the held-out steps and the agent show 2 (``StepOptions``' SWE default), and None trains SRL on the warm
+    start's own examples. Those the warm start reproduces token for token: over 5 seeds only 0–13 of SRL's 60
+    groups carried signal (seed 3: none, so SRL never changed a weight). The same expert steps with a window of 1
+    are prompts it has not memorised — the task and the actions are real, only the context is shorter — and
+    19–27 of the 60 groups carried signal (a window of 3 changes only the steps with 3 before them: 10 in seed 0);
+    ``bench/srl_settings.py`` from the same 5 warm starts; the README has the held-out figures."""
     srl_variants: int = 0
     """With N > 0, SRL and the more-SFT row train on N renamed variants of every training trajectory
     (``srl_swe.variants``) instead of the warm start's own examples, which the warm start reproduces perfectly
@@ -220,19 +229,31 @@ def _collect(options: QuickstartOptions, kind: str, bar: Bar) -> None:
 
 
 def _steps(options: QuickstartOptions) -> None:
-    """``OUT/steps`` from the oracle's trajectories and, with ``srl_variants``, ``OUT/steps-variants`` from their
-    renamed variants (``OUT/variants.jsonl``; ``srl_swe.variants``)."""
+    """``OUT/steps`` from the oracle's trajectories, and SRL's (``_srl_steps``) when they differ: with
+    ``srl_history`` previous steps a prompt, from the trajectories or their renamed variants
+    (``OUT/variants.jsonl``; ``srl_swe.variants``)."""
     from srl_swe.steps import StepOptions, build_step_dataset
 
     step_options = StepOptions(max_observation_chars=options.max_observation_chars)
     if not (options.out / "steps" / "manifest.json").exists():
         build_step_dataset([options.out / "trajectories.jsonl"], options.out / "steps", step_options)
-    variants = options.out / "steps-variants"
-    if options.srl_variants and not (variants / "manifest.json").exists():
+    srl = _srl_steps(options)
+    if srl == options.out / "steps" or (srl / "manifest.json").exists():
+        return
+    source = options.out / "trajectories.jsonl"
+    if options.srl_variants:
         from srl_swe.variants import write_renamed_variants
 
-        write_renamed_variants(options.out / "trajectories.jsonl", options.out / "variants.jsonl", options.srl_variants)
-        build_step_dataset([options.out / "variants.jsonl"], variants, step_options)
+        write_renamed_variants(source, options.out / "variants.jsonl", options.srl_variants)
+        source = options.out / "variants.jsonl"
+    build_step_dataset([source], srl, step_options.model_copy(update={"history": options.srl_history}))
+
+
+def _srl_steps(options: QuickstartOptions) -> Path:
+    """The step data SRL and the more-SFT row train on: ``OUT/steps-srl``, or the warm start's ``OUT/steps``
+    when neither ``srl_history`` nor ``srl_variants`` asks for other prompts."""
+    other = options.srl_history is not None or options.srl_variants > 0
+    return options.out / ("steps-srl" if other else "steps")
 
 
 def _start_model(options: QuickstartOptions) -> str:
@@ -296,7 +317,7 @@ def _config(options: QuickstartOptions, method: str, model: str, folder: str | P
             "max_steps": options.srl_steps, "max_completion_length": options.max_new_tokens,
             "num_generations_eval": 4, "max_sampling_rounds": 2}
     warm_start = method == "sft" and wall_seconds is None
-    steps = options.out / ("steps-variants" if options.srl_variants and not warm_start else "steps")
+    steps = options.out / "steps" if warm_start else _srl_steps(options)
     sft = {"learning_rate": 3e-3, "batch_size": 4, "per_device_batch_size": 1, "max_steps": options.sft_steps,
            "lr_scheduler_type": "cosine", "warmup_ratio": 0.0, "max_length": 1536, "data": options.sft_data}
     if wall_seconds is not None:  # as long as SRL trained, however many steps that is, at SRL's rate

@@ -116,7 +116,7 @@ class StepOptions(BaseModel):
         window = (2 if track == "swe" else None) if self.history is None else self.history
         if window is None or window == "all":
             return previous
-        return previous[len(previous) - window :] if window else []
+        return previous[max(0, len(previous) - window) :]
 
 
 def swe_prompt(problem_statement: str, previous: list[Step], options: StepOptions) -> list[dict[str, str]]:

@@ -36,3 +36,27 @@ def test_a_real_model_is_scored_greedily_and_deterministically(tmp_path):
     assert sampled.completions == 12 and all(len(s["completions"]) == 4 for s in sampled.samples)
     with pytest.raises(ValueError, match="no held-out step example"):
         score_steps(str(model), [], max_new_tokens=4)
+
+
+def test_samples_of_one_prompt_prefilled_once_are_generates_own_samples(tmp_path):
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from srl_swe.train.generation import generate_from_shared_prefill
+
+    model_dir = init_tiny_model(tmp_path / "model")
+    model = AutoModelForCausalLM.from_pretrained(model_dir).eval()
+    tokenizer = AutoTokenizer.from_pretrained(model_dir, padding_side="left")
+    chats = [[{"role": "user", "content": "list the files"}],
+             [{"role": "user", "content": "show lines 1 to 40 of the module that parses the configuration"}]]
+    batch = tokenizer.apply_chat_template(chats, add_generation_prompt=True, return_tensors="pt", return_dict=True,
+                                          padding=True)
+    assert not batch["attention_mask"].all()  # the shorter prompt is left-padded
+    settings = {"max_new_tokens": 16, "do_sample": True, "temperature": 1.5, "pad_token_id": tokenizer.pad_token_id}
+    torch.manual_seed(3)
+    shared = generate_from_shared_prefill(model, batch["input_ids"], batch["attention_mask"], 3, **settings)
+    torch.manual_seed(3)
+    with torch.no_grad():
+        plain = model.generate(**batch, num_return_sequences=3, **settings)
+    assert torch.equal(shared, plain)
+    assert len({tuple(row) for row in shared[:3].tolist()}) > 1  # sampled: the draws themselves matched

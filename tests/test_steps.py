@@ -54,6 +54,14 @@ def test_history_all_keeps_every_previous_step():
     assert len(prompt) == 2 + 2 * 3
 
 
+def test_a_window_longer_than_the_steps_taken_shows_them_all():
+    examples = list(step_examples(swe_trajectory(6), StepOptions(history=3)))
+    shown = [(len(example["prompt"]) - 2) // 2 for example in examples]
+    assert shown == [0, 1, 2, 3, 3]
+    assert "echo 1" in examples[2]["prompt"][2]["content"]  # target step 3: steps 1 and 2, oldest first
+    assert "not shown" not in examples[2]["prompt"][1]["content"]
+
+
 def test_long_observations_are_cut_head_and_tail_with_a_marker():
     long = "HEAD" + "x" * 20000 + "TAIL"
     prompt = list(step_examples(swe_trajectory(3, long), StepOptions(max_observation_chars=1000)))[1]["prompt"]

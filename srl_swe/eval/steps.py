@@ -84,6 +84,7 @@ def _generate(model_path: str, prompts: list[list[dict]], max_new_tokens: int, t
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from srl_swe.models.hf import check_source
+    from srl_swe.train.generation import generate_from_shared_prefill
 
     check_source(model_path)
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -98,9 +99,13 @@ def _generate(model_path: str, prompts: list[list[dict]], max_new_tokens: int, t
         chunk = prompts[start:start + batch_size]
         batch = tokenizer.apply_chat_template(chunk, add_generation_prompt=True, return_tensors="pt",
                                               return_dict=True, padding=True).to(device)
-        with torch.no_grad():
-            output = model.generate(**batch, max_new_tokens=max_new_tokens, pad_token_id=pad,
-                                    num_return_sequences=samples, **sampling)
+        settings = {"max_new_tokens": max_new_tokens, "pad_token_id": pad, **sampling}
+        if samples > 1 and batch["input_ids"].shape[1] > 1:  # several samples of one prompt: prefill it once
+            output = generate_from_shared_prefill(model, batch["input_ids"], batch["attention_mask"], samples,
+                                                  **settings)
+        else:
+            with torch.no_grad():
+                output = model.generate(**batch, num_return_sequences=samples, **settings)
         decoded = tokenizer.batch_decode(output[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)
         results.extend(decoded[index * samples:(index + 1) * samples] for index in range(len(chunk)))
         if on_batch is not None:

@@ -10,7 +10,8 @@ a call from about 1.8 s to 1.1 s.
 
 It applies where TRL's path is a plain ``generate`` on one set of weights: not vLLM, DeepSpeed or FSDP
 (gathered or sharded weights) and prompts of at least 2 tokens; elsewhere it returns None and the caller
-uses TRL's own path.
+uses TRL's own path. ``generate_from_shared_prefill`` is the same for any left-padded batch; the held-out
+step scoring (``srl_swe.eval.steps``) samples through it.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ def shared_prefill_rollouts(trainer, prompt_ids: list[list[int]], size: int) -> 
             or min(map(len, prompt_ids)) < 2):
         return None
     import torch
-    from transformers import DynamicCache
     from trl.extras.profiling import profiling_context
     from trl.models import unwrap_model_for_generation
 
@@ -32,19 +32,30 @@ def shared_prefill_rollouts(trainer, prompt_ids: list[list[int]], size: int) -> 
     pad = trainer._tokenizer.pad_token_id
     input_ids = torch.tensor([[pad] * (width - len(ids)) + ids for ids in prompt_ids], device=device)
     mask = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for ids in prompt_ids], device=device)
-    positions = (mask.cumsum(-1) - 1).clamp(min=0)  # what generate derives from a left-padded mask
     with (profiling_context(trainer, "transformers.generate"),
           unwrap_model_for_generation(trainer.model_wrapped, trainer.accelerator,
-                                      generation_kwargs=trainer.generation_kwargs) as model,
-          torch.no_grad()):
+                                      generation_kwargs=trainer.generation_kwargs) as model):
+        output = generate_from_shared_prefill(model, input_ids, mask, size,
+                                              generation_config=trainer.generation_config)
+    return [_through_first(row, set(trainer.eos_token_ids)) for row in output[:, width:].tolist()]
+
+
+def generate_from_shared_prefill(model, input_ids, attention_mask, size: int, **generate_kwargs):
+    """``model.generate(input_ids, attention_mask, num_return_sequences=size, **generate_kwargs)`` — the prompt
+    and completion ids of ``size`` sequences per row, prompt-major — with each row's prompt prefilled once.
+    ``input_ids``: left-padded, at least 2 columns."""
+    import torch
+    from transformers import DynamicCache
+
+    positions = (attention_mask.cumsum(-1) - 1).clamp(min=0)  # what generate derives from a left-padded mask
+    with torch.no_grad():
         cache = DynamicCache(config=model.config)
-        model(input_ids=input_ids[:, :-1], attention_mask=mask[:, :-1], position_ids=positions[:, :-1],
+        model(input_ids=input_ids[:, :-1], attention_mask=attention_mask[:, :-1], position_ids=positions[:, :-1],
               cache=cache, use_cache=True)
         cache.batch_repeat_interleave(size)
-        output = model.generate(input_ids=input_ids.repeat_interleave(size, 0),
-                                attention_mask=mask.repeat_interleave(size, 0), cache=cache,
-                                generation_config=trainer.generation_config)
-    return [_through_first(row, set(trainer.eos_token_ids)) for row in output[:, width:].tolist()]
+        return model.generate(input_ids=input_ids.repeat_interleave(size, 0),
+                              attention_mask=attention_mask.repeat_interleave(size, 0), cache=cache,
+                              **generate_kwargs)
 
 
 def _through_first(tokens: list[int], stops: set[int]) -> list[int]:
