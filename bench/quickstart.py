@@ -79,7 +79,9 @@ def summary(results: list[dict]) -> dict:
               "srl_minus_more_sft": spread(over_sft), "srl_above_more_sft": sum(g > 0 for g in over_sft)}
     if sampled:
         drawn = [r["srl_sampled_gain"] for r in results]
-        report |= {"srl_sampled_gain": spread(drawn), "srl_sampled_above_warm_start": sum(g > 0 for g in drawn)}
+        over = [r["rows"][2]["sampled_step_reward"] - r["rows"][1]["sampled_step_reward"] for r in results]
+        report |= {"srl_sampled_gain": spread(drawn), "srl_sampled_above_warm_start": sum(g > 0 for g in drawn),
+                   "srl_sampled_minus_more_sft": spread(over), "srl_sampled_above_more_sft": sum(g > 0 for g in over)}
     return report
 
 
