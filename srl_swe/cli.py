@@ -767,9 +767,9 @@ def quickstart(
     srl_variants: Annotated[int, typer.Option(
         min=0, help="SRL and the more-SFT row train on this many renamed variants of each training trajectory "
                     "(0: on the trajectories themselves)")] = 0,
-    srl_history: Annotated[int, typer.Option(
-        min=-1, help="previous steps shown in the prompts SRL and the more-SFT row train on (the warm start's, "
-                     "the held-out steps' and the agent's show 2; -1: train on the warm start's own examples)")] = 1,
+    srl_history: Annotated[int | None, typer.Option(
+        min=0, help="SRL and the more-SFT row train on the training steps with this many previous steps shown "
+                    "(default: on the warm start's own examples, which show 2)")] = None,
 ) -> None:
     """The whole pipeline on this CPU machine in minutes: collect, steps, model, SFT warm start, then SRL
     against as much more SFT, evaluated on held-out tasks."""
@@ -784,7 +784,7 @@ def quickstart(
     bars = _PhaseBars(PHASES)
     options = QuickstartOptions(out=out, sandbox=sandbox, workers=workers, model=model, seed=seed,
                                 held_out_samples=held_out_samples, srl_variants=srl_variants,
-                                srl_history=None if srl_history < 0 else srl_history)
+                                srl_history=srl_history)
     try:
         result = run_quickstart(options, say=lambda text: console.print(f"[yellow]{text}[/yellow]"),
                                 phase=bars.phase, bar=bars.bar)

@@ -3,9 +3,10 @@ question users ask of it: is SRL better than simply more SFT?
 
 1. sandboxes: the bundled images are built (Docker), or the local sandbox is used when no engine answers;
 2. collect: the oracle expert solves every bundled task in parallel, graded → ``OUT/trajectories.jsonl``;
-3. steps: the step-wise dataset → ``OUT/steps`` (observations cut to 300 characters to stay fast), and the one SRL
-   and the more-SFT row train on → ``OUT/steps-srl``: the same steps with ``srl_history`` previous steps in each
-   prompt (and, with ``srl_variants``, those of renamed variants of every trajectory, ``srl_swe.variants``);
+3. steps: the step-wise dataset → ``OUT/steps`` (observations cut to 300 characters to stay fast); with
+   ``srl_history`` or ``srl_variants``, also the one SRL and the more-SFT row train on → ``OUT/steps-srl``: the
+   same steps with ``srl_history`` previous steps a prompt, or renamed variants of every trajectory
+   (``srl_swe.variants``);
 4. model: the offline tiny model, its tokenizer trained on ``OUT/steps`` → ``OUT/model`` (or ``--model``: a
    folder or Hugging Face id); the completion budget is checked against the held-out expert completions;
 5. warm start: SFT on the training step examples, so the model writes the format → ``OUT/sft``;
@@ -67,14 +68,15 @@ class QuickstartOptions:
     the held-out steps, SRL and the agent see, so the format carries over to unseen tasks (the 2-layer model
     trained on whole trajectories, the paper's SFT, stayed at 84–100% held-out format errors) — or
     ``trajectories``."""
-    srl_history: int | None = 1
-    """Previous steps shown in the prompts SRL and the more-SFT row train on (``OUT/steps-srl``); the warm start,
-    the held-out steps and the agent show 2 (``StepOptions``' SWE default), and None trains SRL on the warm
-    start's own examples. Those the warm start reproduces token for token: over 5 seeds only 0–13 of SRL's 60
-    groups carried signal (seed 3: none, so SRL never changed a weight). The same expert steps with a window of 1
-    are prompts it has not memorised — the task and the actions are real, only the context is shorter — and
-    19–27 of the 60 groups carried signal (a window of 3 changes only the steps with 3 before them: 10 in seed 0);
-    ``bench/srl_settings.py`` from the same 5 warm starts; the README has the held-out figures."""
+    srl_history: int | None = None
+    """With N, SRL and the more-SFT row train on the training steps with N previous steps shown
+    (``OUT/steps-srl``) instead of the warm start's own examples (2 shown, as in the held-out steps and the
+    agent). The warm start reproduces its own examples token for token, so few of SRL's groups carry signal
+    (over 5 seeds 0–13 of 60; in seed 3 none, and SRL never changed a weight); the same expert steps with a
+    window of 1 are prompts it has not memorised — real tasks and actions, a shorter context — and 22–27 of the
+    60 groups carried signal. But over 5 seeds its held-out greedy gain was SEE_README, against +0.039 (3 of 5) on
+    the warm start's own examples, and the more-SFT row lost format (``bench/quickstart.py``; the README has the
+    figures). Hence None."""
     srl_variants: int = 0
     """With N > 0, SRL and the more-SFT row train on N renamed variants of every training trajectory
     (``srl_swe.variants``) instead of the warm start's own examples, which the warm start reproduces perfectly

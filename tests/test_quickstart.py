@@ -110,7 +110,7 @@ def stage_data(options: QuickstartOptions) -> dict:
 def test_srl_and_the_more_sft_row_train_on_the_same_steps_with_a_shorter_window_and_the_same_tasks_held_out(
         tmp_path):
     resolved_example_runs(tmp_path)
-    options = QuickstartOptions(out=tmp_path, held_out=3)
+    options = QuickstartOptions(out=tmp_path, held_out=3, srl_history=1)
     quickstart._steps(options)
     data = stage_data(options)
     assert data["warm start"].path == tmp_path / "steps"
@@ -121,7 +121,7 @@ def test_srl_and_the_more_sft_row_train_on_the_same_steps_with_a_shorter_window_
     shown = [((len(a) - 2) // 2, (len(b) - 2) // 2) for a, b in zip(warm["prompt"], srl["prompt"], strict=True)]
     assert {(w, s) for w, s in shown if w != s} == {(2, 1)}  # 1 previous step where 2 are shown
     assert sum(w != s for w, s in shown) > 0
-    assert stage_data(QuickstartOptions(out=tmp_path, srl_history=None))["srl"].path == tmp_path / "steps"
+    assert stage_data(QuickstartOptions(out=tmp_path))["srl"].path == tmp_path / "steps"  # the default
 
 
 def test_with_variants_srl_and_the_more_sft_row_train_on_them_with_the_same_tasks_held_out(tmp_path):

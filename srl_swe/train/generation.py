@@ -5,8 +5,8 @@ TRL 1.16 (``GRPOTrainer._generate_single_turn``, no vLLM) left-pads the G copies
 prefills each distinct prompt once (all but its last token), repeats that KV cache G times and lets
 ``generate`` continue from it with the same generation config: the same positions, masks and sampling
 draws, so the same completions as TRL's path up to float rounding (the tests compare them token for
-token at a high temperature). On 2 CPU cores with the quickstart's prompts (~600 tokens) and G = 4 it cuts
-a call from about 1.8 s to 1.1 s.
+token at a high temperature). With the quickstart's prompts (~600 tokens), G = 4 and one CPU thread a call
+takes 0.65× TRL's time (``bench/rollouts.py``).
 
 It applies where TRL's path is a plain ``generate`` on one set of weights: not vLLM, DeepSpeed or FSDP
 (gathered or sharded weights) and prompts of at least 2 tokens; elsewhere it returns None and the caller
