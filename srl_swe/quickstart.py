@@ -74,9 +74,9 @@ class QuickstartOptions:
     agent). The warm start reproduces its own examples token for token, so few of SRL's groups carry signal
     (over 5 seeds 0–13 of 60; in seed 3 none, and SRL never changed a weight); the same expert steps with a
     window of 1 are prompts it has not memorised — real tasks and actions, a shorter context — and 22–27 of the
-    60 groups carried signal. But over 5 seeds its held-out greedy gain was SEE_README, against +0.039 (3 of 5) on
-    the warm start's own examples, and the more-SFT row lost format (``bench/quickstart.py``; the README has the
-    figures). Hence None."""
+    60 groups carried signal. But over 5 seeds SRL's held-out greedy gain was −0.004 (2 of 5; sampled, 4 a step,
+    +0.031, 3 of 5), against +0.039 (3 of 5) on the warm start's own examples, and the more-SFT row fell to 24%
+    held-out format errors (``bench/quickstart.py``). Hence None."""
     srl_variants: int = 0
     """With N > 0, SRL and the more-SFT row train on N renamed variants of every training trajectory
     (``srl_swe.variants``) instead of the warm start's own examples, which the warm start reproduces perfectly
@@ -85,7 +85,7 @@ class QuickstartOptions:
     +0.039, 3 of 5 without), and the more-SFT row's held-out format errors rose from 15% to 48%: both learn the
     invented names, which the held-out tasks do not have. Hence 0."""
     srl_steps: int = 15
-    """SRL steps of 4 prompts × 4 rollouts each (~5 s each on one core beside the more-SFT row)."""
+    """SRL steps of 4 prompts × 4 rollouts each (4–5 s each on one core beside the more-SFT row)."""
     srl_epsilon: float = 0.1
     """Dynamic sampling's threshold: a group of rollouts trains only when its rewards' std exceeds this (the paper
     does not give its value). At 1e-4 a group whose actions differ by a character (std 0.01) trained like one
@@ -347,9 +347,10 @@ def _train(options: QuickstartOptions, method: str, folder: str, model: str, wal
 def _srl_and_more_sft(options: QuickstartOptions, warm: str):
     """SRL's stage result, with the more-SFT row trained beside it: another process, one CPU thread each, the
     more-SFT row training until it has trained as long as SRL did — the same wall time, on the same machine at
-    the same moment. On 2 cores the two took 92–98 s instead of 104–126 s one after the other (a step of SRL takes
-    5.0–5.5 s on one thread beside the more-SFT row, 3.9 s on two alone; of SFT 0.37 s and 0.25 s). Its output goes
-    to ``OUT/sft_more/train.log``. A run that finds SRL done trains the row alone, for SRL's ``train_runtime``."""
+    the same moment. On 2 cores the two took 92–98 s instead of 104–126 s one after the other (measured before
+    SRL prefilled each prompt once: a step of SRL took 5.0–5.5 s on one thread beside the more-SFT row, 3.9 s on
+    two alone; of SFT 0.37 s and 0.25 s). Its output goes to ``OUT/sft_more/train.log``. A run that finds SRL
+    done trains the row alone, for SRL's ``train_runtime``."""
     import multiprocessing
 
     from srl_swe.train.run import finished_stage
