@@ -30,8 +30,9 @@ def trainer_of(run: Path, temperature: float | None):
     from srl_swe.train.run import _build
 
     warm = str(run / "sft" / "final")
-    out = Path(tempfile.mkdtemp(prefix="rollouts-"))
-    trainer = _build(_config(QuickstartOptions(out=run), "srl", warm, out, None), "srl", warm, out, [])
+    with tempfile.TemporaryDirectory(prefix="rollouts-") as folder:  # the trainer's output folder, unused
+        out = Path(folder)
+        trainer = _build(_config(QuickstartOptions(out=run), "srl", warm, out, None), "srl", warm, out, [])
     trainer.model.eval()
     if temperature is not None:
         trainer.generation_config.temperature = temperature

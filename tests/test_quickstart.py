@@ -92,46 +92,38 @@ def test_warm_start_decays_its_rate_and_more_sft_continues_at_srls_rate(tmp_path
     assert (beside.lr_scheduler_type, beside.learning_rate, beside.max_wall_seconds) == ("constant", 2e-4, None)
 
 
-def resolved_example_runs(folder: Path) -> int:
-    """The example dumps' SWE runs, marked resolved, as ``folder/trajectories.jsonl``; how many."""
+def srl_steps_from_examples(folder: Path, **settings) -> int:
+    """Builds the quickstart's step data in ``folder`` with ``settings`` from the example dumps' SWE runs (marked
+    resolved) and checks the contract every SRL data choice keeps: the warm start trains on ``OUT/steps``, SRL and
+    the more-SFT row on ``OUT/steps-srl``, with the same tasks held out. Returns how many runs there were."""
     examples = Path(__file__).parent.parent / "trajectories" / "examples"
     swe = [run for run in import_files([examples], resolved_only=False) if run.task.track == "swe"]
     write_trajectories(folder / "trajectories.jsonl", [run.model_copy(update={
         "outcome": run.outcome.model_copy(update={"resolved": True})}) for run in swe])
-    return len(swe)
-
-
-def stage_data(options: QuickstartOptions) -> dict:
+    options = QuickstartOptions(out=folder, held_out=3, **settings)
+    quickstart._steps(options)
     stages = {"warm start": ("sft", "sft", None), "srl": ("srl", "srl", None), "more sft": ("sft", "sft_more", 5.0)}
-    return {name: quickstart._config(options, method, "model", folder, wall).data
-            for name, (method, folder, wall) in stages.items()}
+    data = {name: quickstart._config(options, method, "model", stage, wall).data
+            for name, (method, stage, wall) in stages.items()}
+    assert data["warm start"].path == folder / "steps"
+    assert data["srl"].path == data["more sft"].path == folder / "steps-srl"
+    assert held_out_tasks(data["srl"]) == held_out_tasks(data["warm start"])
+    return len(swe)
 
 
 def test_srl_and_the_more_sft_row_train_on_the_same_steps_with_a_shorter_window_and_the_same_tasks_held_out(
         tmp_path):
-    resolved_example_runs(tmp_path)
-    options = QuickstartOptions(out=tmp_path, held_out=3, srl_history=1)
-    quickstart._steps(options)
-    data = stage_data(options)
-    assert data["warm start"].path == tmp_path / "steps"
-    assert data["srl"].path == data["more sft"].path == tmp_path / "steps-srl"
-    assert held_out_tasks(data["srl"]) == held_out_tasks(data["warm start"])
+    srl_steps_from_examples(tmp_path, srl_history=1)
     warm, srl = (pd.read_parquet(tmp_path / name / "steps.parquet") for name in ("steps", "steps-srl"))
     assert list(srl["expert_action"]) == list(warm["expert_action"])  # the same targets, other contexts
     shown = [((len(a) - 2) // 2, (len(b) - 2) // 2) for a, b in zip(warm["prompt"], srl["prompt"], strict=True)]
     assert {(w, s) for w, s in shown if w != s} == {(2, 1)}  # 1 previous step where 2 are shown
-    assert sum(w != s for w, s in shown) > 0
-    assert stage_data(QuickstartOptions(out=tmp_path))["srl"].path == tmp_path / "steps"  # the default
+    default = quickstart._config(QuickstartOptions(out=tmp_path), "srl", "model", "srl", None)
+    assert default.data.path == tmp_path / "steps"  # by default SRL trains on the warm start's own examples
 
 
 def test_with_variants_srl_and_the_more_sft_row_train_on_them_with_the_same_tasks_held_out(tmp_path):
-    count = resolved_example_runs(tmp_path)
-    options = QuickstartOptions(out=tmp_path, srl_variants=2, held_out=3)
-    quickstart._steps(options)
-    data = stage_data(options)
-    assert data["warm start"].path == tmp_path / "steps"
-    assert data["srl"].path == data["more sft"].path == tmp_path / "steps-srl"
-    assert held_out_tasks(data["srl"]) == held_out_tasks(data["warm start"])
+    count = srl_steps_from_examples(tmp_path, srl_variants=2)
     assert len(list(read_trajectories(tmp_path / "variants.jsonl"))) == 2 * count
 
 

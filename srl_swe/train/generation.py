@@ -37,7 +37,8 @@ def shared_prefill_rollouts(trainer, prompt_ids: list[list[int]], size: int) -> 
                                       generation_kwargs=trainer.generation_kwargs) as model):
         output = generate_from_shared_prefill(model, input_ids, mask, size,
                                               generation_config=trainer.generation_config)
-    return [_through_first(row, set(trainer.eos_token_ids)) for row in output[:, width:].tolist()]
+    stops = set(trainer.eos_token_ids)
+    return [_through_first(row, stops) for row in output[:, width:].tolist()]
 
 
 def generate_from_shared_prefill(model, input_ids, attention_mask, size: int, **generate_kwargs):
