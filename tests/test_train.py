@@ -243,6 +243,72 @@ def test_groups_topped_up_below_epsilon_carry_no_advantage(workspace, tmp_path):
         assert torch.equal(before, after.detach().cpu()), name  # nothing learned from noise
 
 
+
+def micro_batch(trainer, advantages: list[float]) -> dict:
+    """A training micro-batch as TRL builds one: prompts of different lengths left-padded, the experts' actions
+    as completions right-padded, the given advantages."""
+    import torch
+
+    rows = [trainer.train_dataset[i] for i in range(len(advantages))]
+    prompts, _, _ = trainer._tokenize_prompts([row["prompt"] for row in rows])
+    tokenizer = trainer.processing_class
+    completions = [tokenizer(row["expert_action"], add_special_tokens=False)["input_ids"][:20] for row in rows]
+
+    def padded(sequences, left: bool):
+        width = max(map(len, sequences))
+        pads = [[tokenizer.pad_token_id] * (width - len(ids)) for ids in sequences]
+        ids = [pad + seq if left else seq + pad for pad, seq in zip(pads, sequences, strict=True)]
+        masks = [[0] * len(pad) + [1] * len(seq) if left else [1] * len(seq) + [0] * len(pad)
+                 for pad, seq in zip(pads, sequences, strict=True)]
+        return torch.tensor(ids), torch.tensor(masks)
+
+    prompt_ids, prompt_mask = padded(prompts, left=True)
+    completion_ids, completion_mask = padded(completions, left=False)
+    return {"prompt_ids": prompt_ids, "prompt_mask": prompt_mask, "completion_ids": completion_ids,
+            "completion_mask": completion_mask, "advantages": torch.tensor(advantages),
+            "num_items_in_batch": completion_mask.sum()}
+
+
+def test_rollouts_without_advantage_cost_no_pass_and_change_no_gradient(workspace, tmp_path):
+    import torch
+    from trl import GRPOTrainer
+
+    from srl_swe.train.grpo import LeanGRPOTrainer
+
+    root, model = workspace
+    trainer = _build(config(root, "srl", model={"path": str(model)}, output_dir=tmp_path, srl=SMALL_GRPO), "srl",
+                     str(model), tmp_path, [])
+    assert isinstance(trainer, LeanGRPOTrainer)
+    trainer.model.train()
+    trainer.current_gradient_accumulation_steps = 2
+    passes = []
+    trainer.model.register_forward_hook(lambda module, args, kwargs, output: passes.append(len(kwargs["input_ids"])),
+                                        with_kwargs=True)
+
+    def gradients(compute, inputs) -> tuple[float, list]:
+        trainer.model.zero_grad(set_to_none=True)
+        loss = compute(trainer, trainer.model, inputs)
+        loss.backward()
+        return loss.item(), [weight.grad.clone() for weight in trainer.model.parameters()]
+
+    inputs = micro_batch(trainer, [0.0, 1.3, 0.0, -0.8])
+    for loss_type in ("grpo", "dr_grpo", "dapo"):
+        trainer.loss_type = loss_type
+        passes.clear()
+        lean_loss, lean = gradients(LeanGRPOTrainer._compute_loss, inputs)
+        assert passes == [2], loss_type  # one forward pass, over the two rows with an advantage
+        trl_loss, trl = gradients(GRPOTrainer._compute_loss, inputs)
+        assert lean_loss == pytest.approx(trl_loss, abs=1e-6), loss_type
+        assert any(grad.abs().max() > 1e-4 for grad in trl)
+        for mine, theirs in zip(lean, trl, strict=True):
+            torch.testing.assert_close(mine, theirs, rtol=1e-4, atol=1e-6)
+    passes.clear()
+    loss, flat = gradients(LeanGRPOTrainer._compute_loss, micro_batch(trainer, [0.0] * 4))
+    assert passes == [] and loss == 0 and all(not grad.any() for grad in flat)  # every weight gets a zero
+    trainer.beta = 0.1  # a KL term: zero-advantage rows matter, so TRL's pass runs
+    trainer.ref_model = None
+    assert not trainer._skips_flat_rows()
+
 # --- methods ---------------------------------------------------------------------------------------
 
 def test_srl_trains_validates_and_checkpoints_with_its_config(workspace):

@@ -1,7 +1,7 @@
 """``srl-swe train``: build TRL trainers from a validated ``TrainConfig`` and run one method.
 
-- ``srl``: GRPOTrainer on the step examples, the configured step reward, and ``DynamicSampling`` as its
-  ``rollout_func``.
+- ``srl``: GRPOTrainer (``LeanGRPOTrainer``: no passes over rollouts without advantage) on the step examples,
+  the configured step reward, and ``DynamicSampling`` as its ``rollout_func``.
 - ``rlvr``: GRPOTrainer on the math questions with the ``math_answer`` outcome reward and the same
   sampler (epsilon 0 → DAPO's 0 < #correct < G).
 - ``sft``: SFTTrainer on whole trajectories with ``assistant_only_loss`` (prompts and tool outputs masked).
@@ -238,8 +238,9 @@ def _peft(config: TrainConfig):
 def _grpo_setup(config: TrainConfig, method: str, model: str, out: Path, budget: dict):
     """GRPOTrainer and its arguments for ``srl`` or ``rlvr``; the prompts fitted to the budget (``budget``
     receives the counts)."""
-    from trl import GRPOConfig, GRPOTrainer
+    from trl import GRPOConfig
 
+    from srl_swe.train.grpo import LeanGRPOTrainer
     from srl_swe.train.metrics import training_reward
     from srl_swe.train.sampling import DynamicSampling
 
@@ -266,7 +267,7 @@ def _grpo_setup(config: TrainConfig, method: str, model: str, out: Path, budget:
     )
     sampler = DynamicSampling(train_set, reward, settings.epsilon, settings.max_sampling_rounds,
                               enabled=settings.dynamic_sampling, seed=config.seed)
-    return GRPOTrainer, dict(reward_funcs=[sampler.trainer_reward()], args=args, train_dataset=train_set,
+    return LeanGRPOTrainer, dict(reward_funcs=[sampler.trainer_reward()], args=args, train_dataset=train_set,
                              eval_dataset=validation, rollout_func=sampler)
 
 
