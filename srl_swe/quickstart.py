@@ -84,7 +84,7 @@ class QuickstartOptions:
     on them differ (half the groups carry signal), but its held-out greedy gain fell to −0.042 (1 of 5, against
     +0.039, 3 of 5 without), and the more-SFT row's held-out format errors rose from 15% to 48%: both learn the
     invented names, which the held-out tasks do not have. Hence 0."""
-    srl_steps: int = 15
+    srl_steps: int = 45
     """SRL steps of 4 prompts × 4 rollouts each (4–5 s each on one core beside the more-SFT row)."""
     srl_epsilon: float = 0.1
     """Dynamic sampling's threshold: a group of rollouts trains only when its rewards' std exceeds this (the paper
