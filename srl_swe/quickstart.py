@@ -69,23 +69,26 @@ class QuickstartOptions:
     trained on whole trajectories, the paper's SFT, stayed at 84–100% held-out format errors) — or
     ``trajectories``."""
     srl_history: int | None = None
-    """With N, SRL and the more-SFT row train on the training steps with N previous steps shown
-    (``OUT/steps-srl``) instead of the warm start's own examples (2 shown, as in the held-out steps and the
-    agent). The warm start reproduces its own examples token for token, so few of SRL's groups carry signal
-    (over 5 seeds 0–13 of 60; in seed 3 none, and SRL never changed a weight); the same expert steps with a
-    window of 1 are prompts it has not memorised — real tasks and actions, a shorter context — and 22–27 of the
-    60 groups carried signal. But over 5 seeds SRL's held-out greedy gain was −0.004 (2 of 5; sampled, 4 a step,
+    """With N, SRL and the more-SFT row train on the training steps with N previous steps shown (``OUT/steps-srl``)
+    instead of the warm start's own examples (2 shown, as in the held-out steps and the agent). The warm start
+    reproduces its own examples token for token, so few of SRL's groups carry signal (over 5 seeds and 15 SRL steps
+    0–13 of 60; in seed 3 none, and SRL never changed a weight); the same expert steps with a window of 1 are
+    prompts it has not memorised — real tasks and actions, a shorter context — and 22–27 of the 60 groups carried
+    signal. But over 5 seeds (15 SRL steps) SRL's held-out greedy gain was −0.004 (2 of 5; sampled, 4 a step,
     +0.031, 3 of 5), against +0.039 (3 of 5) on the warm start's own examples, and the more-SFT row fell to 24%
     held-out format errors (``bench/quickstart.py``). Hence None."""
     srl_variants: int = 0
     """With N > 0, SRL and the more-SFT row train on N renamed variants of every training trajectory
-    (``srl_swe.variants``) instead of the warm start's own examples, which the warm start reproduces perfectly
-    (at ε 0.1 seed 3's SRL never updated its weights on them). Measured, 3 variants over 5 seeds: SRL's rollouts
-    on them differ (half the groups carry signal), but its held-out greedy gain fell to −0.042 (1 of 5, against
-    +0.039, 3 of 5 without), and the more-SFT row's held-out format errors rose from 15% to 48%: both learn the
-    invented names, which the held-out tasks do not have. Hence 0."""
+    (``srl_swe.variants``) instead of the warm start's own examples, which the warm start reproduces perfectly (at ε
+    0.1 seed 3's SRL never updated its weights on them). Measured, 3 variants over 5 seeds: SRL's rollouts on them
+    differ (half the groups carry signal), but its held-out greedy gain (15 SRL steps) fell to −0.042 (1 of 5,
+    against +0.039, 3 of 5 without), and the more-SFT row's held-out format errors rose from 15% to 48%: both learn
+    the invented names, which the held-out tasks do not have. Hence 0."""
     srl_steps: int = 45
-    """SRL steps of 4 prompts × 4 rollouts each (4–5 s each on one core beside the more-SFT row)."""
+    """SRL steps of 4 prompts × 4 rollouts each (1.6–2.0 s each on one core beside the more-SFT row, most of it
+    generation: the rollouts of topped-up groups cost no training pass, ``srl_swe.train.grpo``). Over 5 seeds
+    (``bench/quickstart.py``) 15 steps gained +0.039 on the held-out steps over the warm start (3 of 5 seeds), 45
+    steps +0.059 (5 of 5); from the same warm starts (``bench/srl_settings.py``) 30 steps +0.016 (2 of 5)."""
     srl_epsilon: float = 0.1
     """Dynamic sampling's threshold: a group of rollouts trains only when its rewards' std exceeds this (the paper
     does not give its value). At 1e-4 a group whose actions differ by a character (std 0.01) trained like one
@@ -310,9 +313,9 @@ def _config(options: QuickstartOptions, method: str, model: str, folder: str | P
     until a ``WallClockLimit`` callback says, see ``_srl_and_more_sft``)."""
     from srl_swe.train.config import validate
 
-    # One SFT sequence, or one group of rollouts of the same prompt, per forward pass: no padding, and without
-    # a mask attention takes PyTorch's causal kernel — the same loss; bench/quickstart.py's warm-start phase
-    # went from 151–157 s with 4 padded sequences a pass to 110–114 s.
+    # One SFT sequence per forward pass: no padding, and without a mask attention takes PyTorch's causal kernel —
+    # the same loss; bench/quickstart.py's warm-start phase went from 151–157 s with 4 padded sequences a pass to
+    # 110–114 s. SRL's passes hold up to 4 rollouts (TRL shuffles a step's 16 before splitting them).
     grpo = {"learning_rate": options.srl_learning_rate, "temperature": options.temperature, "batch_size": 4,
             "epsilon": options.srl_epsilon,
             "num_generations": 4, "per_device_batch_size": 4,
