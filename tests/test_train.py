@@ -269,7 +269,7 @@ def micro_batch(trainer, advantages: list[float]) -> dict:
             "num_items_in_batch": completion_mask.sum()}
 
 
-def test_rollouts_without_advantage_cost_no_pass_and_change_no_gradient(workspace, tmp_path):
+def test_rollouts_without_advantage_cost_no_pass_and_change_no_gradient(workspace, tmp_path, monkeypatch):
     import torch
     from trl import GRPOTrainer
 
@@ -305,6 +305,10 @@ def test_rollouts_without_advantage_cost_no_pass_and_change_no_gradient(workspac
     passes.clear()
     loss, flat = gradients(LeanGRPOTrainer._compute_loss, micro_batch(trainer, [0.0] * 4))
     assert passes == [] and loss == 0 and all(not grad.any() for grad in flat)  # every weight gets a zero
+    monkeypatch.setattr(type(trainer.accelerator), "num_processes", property(lambda self: 2))
+    passes.clear()
+    loss, flat = gradients(LeanGRPOTrainer._compute_loss, micro_batch(trainer, [0.0] * 4))
+    assert passes == [1] and loss == 0 and all(not grad.any() for grad in flat)  # data-parallel: one row's pass
     trainer.beta = 0.1  # a KL term: zero-advantage rows matter, so TRL's pass runs
     trainer.ref_model = None
     assert not trainer._skips_flat_rows()

@@ -8,7 +8,8 @@ compute was spent on zeros. ``LeanGRPOTrainer`` drops those rows from each micro
 rescales TRL's per-row mean to the full micro-batch, so the loss, and its gradient, are TRL's up to float
 rounding (``tests/test_train.py``). The kept rows keep their padding, so their positions are unchanged. A
 micro-batch with no advantage left contributes a zero gradient to every weight without running the model, as
-TRL's pass would have.
+TRL's pass would have (with several processes, through one row: data-parallel wrappers need every process's
+pass).
 
 It applies where the zero rows provably add nothing: no KL term (``beta`` 0), no entropy bonus or entropy mask,
 no router loss, loss types ``grpo``, ``dr_grpo`` (per-row normalisers, rescaled) or ``dapo`` (normalised by the
@@ -36,8 +37,10 @@ class LeanGRPOTrainer(GRPOTrainer):
         kept = int(keep.sum())
         if kept == len(keep):
             return super()._compute_loss(model, inputs)
-        if kept == 0:
+        if kept == 0 and self.accelerator.num_processes == 1:
             return sum((weight * 0).sum() for weight in model.parameters() if weight.requires_grad)
+        if kept == 0:  # one row of advantage 0 through the wrapped model: each process's DDP reducer needs a pass
+            keep[0], kept = True, 1
         loss = super()._compute_loss(model, _rows(inputs, keep))
         return loss * (kept / len(keep)) if self.loss_type in ROW_MEAN_LOSSES else loss
 
