@@ -88,7 +88,8 @@ class QuickstartOptions:
     """SRL steps of 4 prompts × 4 rollouts each (1.6–2.0 s each on one core beside the more-SFT row, most of it
     generation: the rollouts of topped-up groups cost no training pass, ``srl_swe.train.grpo``). Over 5 seeds
     (``bench/quickstart.py``) 15 steps gained +0.039 on the held-out steps over the warm start (3 of 5 seeds), 45
-    steps +0.059 (5 of 5); from the same warm starts (``bench/srl_settings.py``) 30 steps +0.016 (2 of 5)."""
+    steps +0.059 (5 of 5); from the same warm starts (``bench/srl_settings.py``) 30 steps +0.016 (2 of 5), 40
+    +0.022 (3 of 5), 60 +0.010 (4 of 5): positive on average at every count, the +0.05 target met at 45 only."""
     srl_epsilon: float = 0.1
     """Dynamic sampling's threshold: a group of rollouts trains only when its rewards' std exceeds this (the paper
     does not give its value). At 1e-4 a group whose actions differ by a character (std 0.01) trained like one
