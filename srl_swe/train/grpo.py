@@ -8,13 +8,13 @@ compute was spent on zeros. ``LeanGRPOTrainer`` drops those rows from each micro
 rescales TRL's per-row mean to the full micro-batch, so the loss, and its gradient, are TRL's up to float
 rounding (``tests/test_train.py``). The kept rows keep their padding, so their positions are unchanged. A
 micro-batch with no advantage left contributes a zero gradient to every weight without running the model, as
-TRL's pass would have (with several processes, through one row: data-parallel wrappers need every process's
-pass).
+TRL's pass would have.
 
-It applies where the zero rows provably add nothing: no KL term (``beta`` 0), no entropy bonus or entropy mask,
-no router loss, loss types ``grpo``, ``dr_grpo`` (per-row normalisers, rescaled) or ``dapo`` (normalised by the
-whole generation batch's tokens, unchanged); elsewhere it is TRL's trainer. Logged per-micro-batch metrics
-(entropy, clip ratios) cover the kept rows only.
+It applies in one process (TRL's loss gathers per-row metrics across processes, which must then hold as many
+rows each, and data-parallel wrappers need every process's pass), where the zero rows provably add nothing: no
+KL term (``beta`` 0), no entropy bonus or entropy mask, no router loss, loss types ``grpo``, ``dr_grpo``
+(per-row normalisers, rescaled) or ``dapo`` (normalised by the whole generation batch's tokens, unchanged);
+elsewhere it is TRL's trainer. Logged per-micro-batch metrics (entropy, clip ratios) cover the kept rows only.
 """
 
 from __future__ import annotations
@@ -37,17 +37,15 @@ class LeanGRPOTrainer(GRPOTrainer):
         kept = int(keep.sum())
         if kept == len(keep):
             return super()._compute_loss(model, inputs)
-        if kept == 0 and self.accelerator.num_processes == 1:
+        if kept == 0:
             return sum((weight * 0).sum() for weight in model.parameters() if weight.requires_grad)
-        if kept == 0:  # one row of advantage 0 through the wrapped model: each process's DDP reducer needs a pass
-            keep[0], kept = True, 1
         loss = super()._compute_loss(model, _rows(inputs, keep))
         return loss * (kept / len(keep)) if self.loss_type in ROW_MEAN_LOSSES else loss
 
     def _skips_flat_rows(self) -> bool:
-        return (self.model.training and self.beta == 0.0 and self.loss_type in SKIPPING_LOSSES
-                and not self._entropy_bonus_enabled and self.top_entropy_quantile >= 1.0
-                and not self.aux_loss_enabled)
+        return (self.model.training and self.accelerator.num_processes == 1 and self.beta == 0.0
+                and self.loss_type in SKIPPING_LOSSES and not self._entropy_bonus_enabled
+                and self.top_entropy_quantile >= 1.0 and not self.aux_loss_enabled)
 
 
 def _rows(inputs: dict, keep) -> dict:
