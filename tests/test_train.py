@@ -243,7 +243,6 @@ def test_groups_topped_up_below_epsilon_carry_no_advantage(workspace, tmp_path):
         assert torch.equal(before, after.detach().cpu()), name  # nothing learned from noise
 
 
-
 def micro_batch(trainer, advantages: list[float]) -> dict:
     """A training micro-batch as TRL builds one: prompts of different lengths left-padded, the experts' actions
     as completions right-padded, the given advantages."""
@@ -309,7 +308,6 @@ def test_rollouts_without_advantage_cost_no_pass_and_change_no_gradient(workspac
     assert not trainer._skips_flat_rows()  # processes gather per-row metrics: each keeps every row
     monkeypatch.undo()
     trainer.beta = 0.1  # a KL term: zero-advantage rows matter, so TRL's pass runs
-    trainer.ref_model = None
     assert not trainer._skips_flat_rows()
 
 # --- methods ---------------------------------------------------------------------------------------

@@ -30,12 +30,9 @@ class LeanGRPOTrainer(GRPOTrainer):
     """GRPOTrainer skipping rollouts with advantage 0 (see the module docstring)."""
 
     def _compute_loss(self, model, inputs):
-        advantages = inputs["advantages"]
-        if not self._skips_flat_rows() or advantages.dim() != 1:
-            return super()._compute_loss(model, inputs)
-        keep = advantages != 0
+        keep = inputs["advantages"] != 0
         kept = int(keep.sum())
-        if kept == len(keep):
+        if keep.dim() != 1 or kept == len(keep) or not self._skips_flat_rows():
             return super()._compute_loss(model, inputs)
         if kept == 0:
             return sum((weight * 0).sum() for weight in model.parameters() if weight.requires_grad)
