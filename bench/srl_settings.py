@@ -11,6 +11,10 @@ quickstart's SRL configuration with those ``-c`` overrides, trained from the sam
 - the prompts the quickstart's SRL trains on (``OUT/steps-srl``: its training steps with a window of
   ``srl_history`` previous steps, or their renamed variants with ``srl_variants``), greedy: what SRL does to them.
 
+With ``--every K`` each variant also keeps a checkpoint every K steps, scored as ``NAME@STEP``: one run gives SRL's
+gain at every step count up to its ``srl.max_steps`` (with the quickstart's constant learning rate the first K steps
+of a longer run are a K-step run).
+
 JSON on the last line: per seed and setting, and each setting's gains over the warm start.
 
     python bench/srl_settings.py --runs RUNS --seeds 1 2 --variant lr1e-4:srl.learning_rate=1e-4 \\
@@ -30,8 +34,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from srl_swe.quickstart import QuickstartOptions, _config, _steps, held_out_examples  # noqa: E402
 
 
-def variant_model(seed_dir: Path, out: Path, name: str, overrides: list[str], options: QuickstartOptions) -> Path:
-    """The final model of SRL with ``overrides`` from the seed's warm start (reused when done)."""
+def variant_models(seed_dir: Path, out: Path, name: str, overrides: list[str], options: QuickstartOptions,
+                   every: int | None) -> dict[str, Path]:
+    """The final model of SRL with ``overrides`` from the seed's warm start (reused when done), and with ``every``
+    its checkpoints, by name."""
     from srl_swe.train.config import apply_overrides, validate
     from srl_swe.train.run import finished_stage, train
 
@@ -39,9 +45,12 @@ def variant_model(seed_dir: Path, out: Path, name: str, overrides: list[str], op
     done = finished_stage(folder)
     if done is None:
         raw = _config(options, "srl", str(seed_dir / "sft" / "final"), folder, None).model_dump(mode="json")
+        if every:
+            raw["logging"] |= {"eval_steps": every, "save_total_limit": None}
         raw = apply_overrides(raw, overrides)
         done = train(validate(raw, f"--variant {name}"))[0]
-    return done.final_model
+    checkpoints = sorted(folder.glob("checkpoint-*"), key=lambda path: int(path.name.split("-")[1])) if every else []
+    return {f"{name}@{path.name.split('-')[1]}": path for path in checkpoints} | {name: done.final_model}
 
 
 def scores(model: Path, held_out: list[dict], training: list[dict], options: QuickstartOptions, samples: int) -> dict:
@@ -57,7 +66,7 @@ def scores(model: Path, held_out: list[dict], training: list[dict], options: Qui
     return result
 
 
-def measure_seed(runs: Path, seed: int, variants: dict[str, list[str]], samples: int) -> dict:
+def measure_seed(runs: Path, seed: int, variants: dict[str, list[str]], samples: int, every: int | None) -> dict:
     from srl_swe.train.data import step_datasets
 
     seed_dir = runs / f"seed-{seed}"
@@ -67,7 +76,7 @@ def measure_seed(runs: Path, seed: int, variants: dict[str, list[str]], samples:
     training = list(step_datasets(_config(options, "srl", "unused", seed_dir / "srl", None).data)[0])
     models = {"warm start": seed_dir / "sft" / "final", "quickstart SRL": seed_dir / "srl" / "final"}
     for name, overrides in variants.items():
-        models[name] = variant_model(seed_dir, runs / "srl-settings" / f"seed-{seed}", name, overrides, options)
+        models |= variant_models(seed_dir, runs / "srl-settings" / f"seed-{seed}", name, overrides, options, every)
     return {name: scores(model, held_out, training, options, samples) for name, model in models.items()}
 
 
@@ -84,10 +93,11 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--variant", type=parse_variant, action="append", default=[])
     parser.add_argument("--samples", type=int, default=4, help="samples per held-out step at SRL's temperature")
+    parser.add_argument("--every", type=int, help="also score each variant's checkpoint every N steps")
     args = parser.parse_args()
     args.runs = args.runs.resolve()  # stages are placed by absolute folder (srl_swe.quickstart._config)
     variants = dict(args.variant)
-    per_seed = {seed: measure_seed(args.runs, seed, variants, args.samples) for seed in args.seeds}
+    per_seed = {seed: measure_seed(args.runs, seed, variants, args.samples, args.every) for seed in args.seeds}
     gains = {name: {metric: [round(per_seed[s][name][metric] - per_seed[s]["warm start"][metric], 4)
                              for s in args.seeds]
                     for metric in ("held_out_greedy", "held_out_sampled", "training_greedy")}
