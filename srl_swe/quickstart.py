@@ -88,8 +88,9 @@ class QuickstartOptions:
     """SRL steps of 4 prompts × 4 rollouts each (1.6–2.0 s each on one core beside the more-SFT row, most of it
     generation: the rollouts of topped-up groups cost no training pass, ``srl_swe.train.grpo``). Over 5 seeds
     (``bench/quickstart.py``) 15 steps gained +0.039 on the held-out steps over the warm start (3 of 5 seeds), 45
-    steps +0.059 (5 of 5); from the same warm starts (``bench/srl_settings.py``) 30 steps +0.016 (2 of 5), 40
-    +0.022 (3 of 5), 60 +0.010 (4 of 5): positive on average at every count, the +0.05 target met at 45 only."""
+    steps +0.059 (5 of 5). Scored every 5 steps of one 60-step run (``bench/srl_settings.py --every 5``): on those
+    seeds +0.010 to +0.066 at every count, the +0.05 target met at 45 only (where it was chosen); on 5 fresh seeds
+    +0.031 to +0.125, met at every count from 20 to 60; over the 10 seeds 45 steps gained +0.077, 9 of 10 above."""
     srl_epsilon: float = 0.1
     """Dynamic sampling's threshold: a group of rollouts trains only when its rewards' std exceeds this (the paper
     does not give its value). At 1e-4 a group whose actions differ by a character (std 0.01) trained like one
@@ -105,8 +106,9 @@ class QuickstartOptions:
     too far for the 2-layer model — while 1e-4 keeps it, or raises it where the warm start leaves room
     (``bench/srl_overfit.py``)."""
     temperature: float = 0.7
-    """Sampling temperature of SRL's rollouts (the paper: 1.0, for 7B models; the 2-layer model's samples at
-    1.0 are nearly all format errors). Held-out steps and agents decode greedily."""
+    """Sampling temperature of SRL's rollouts (the paper: 1.0, for 7B models). Over 5 seeds SRL at 1.0 lost on the
+    held-out steps: −0.085 after 45 steps, 1 of 5 above (``bench/srl_settings.py``). Held-out steps and agents
+    decode greedily."""
     samples_shown: int = 8
     held_out_samples: int = 0
     """Completions per held-out step sampled at SRL's temperature for a sampled step reward beside the greedy one
