@@ -49,8 +49,8 @@ def variant_models(seed_dir: Path, out: Path, name: str, overrides: list[str], o
             raw["logging"] |= {"eval_steps": every, "save_total_limit": None}
         raw = apply_overrides(raw, overrides)
         done = train(validate(raw, f"--variant {name}"))[0]
-    checkpoints = sorted(folder.glob("checkpoint-*"), key=lambda path: int(path.name.split("-")[1])) if every else []
-    return {f"{name}@{path.name.split('-')[1]}": path for path in checkpoints} | {name: done.final_model}
+    steps = {int(path.name.removeprefix("checkpoint-")): path for path in folder.glob("checkpoint-*")} if every else {}
+    return {f"{name}@{step}": steps[step] for step in sorted(steps)} | {name: done.final_model}
 
 
 def scores(model: Path, held_out: list[dict], training: list[dict], options: QuickstartOptions, samples: int) -> dict:

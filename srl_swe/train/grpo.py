@@ -30,9 +30,12 @@ class LeanGRPOTrainer(GRPOTrainer):
     """GRPOTrainer skipping rollouts with advantage 0 (see the module docstring)."""
 
     def _compute_loss(self, model, inputs):
-        keep = inputs["advantages"] != 0
+        advantages = inputs["advantages"]
+        if advantages.dim() != 1 or not self._skips_flat_rows():  # checked first: no device sync where it cannot skip
+            return super()._compute_loss(model, inputs)
+        keep = advantages != 0
         kept = int(keep.sum())
-        if keep.dim() != 1 or kept == len(keep) or not self._skips_flat_rows():
+        if kept == len(keep):
             return super()._compute_loss(model, inputs)
         if kept == 0:
             return sum((weight * 0).sum() for weight in model.parameters() if weight.requires_grad)
